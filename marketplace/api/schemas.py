@@ -1,0 +1,395 @@
+"""Marshmallow schemas of ``/api/v1``: what the API returns and what it accepts.
+
+Input schemas check JSON types and bounds only; the business rules (required fields of a kind, classifier codes,
+places, dates in order) stay in the services, whose ``ValidationFailed`` comes back as a 422 with field errors.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from marketplace.api.openapi import MAX_ID
+from marketplace.listings.fields import CHOICES
+from marketplace.listings.models import NEED_KINDS, OFFER_KINDS, ListingKind, ListingStatus, Side
+
+# Output --------------------------------------------------------------------------------------------
+
+
+def money(**kwargs: Any) -> fields.Decimal:
+    """A decimal as a string ("1250.50"): no float rounding on the way to the client."""
+    return fields.Decimal(as_string=True, allow_none=True,
+                          metadata={"type": "string", "format": "decimal", "nullable": True, **kwargs})
+
+
+class RegionSchema(Schema):
+    code = fields.String(required=True, metadata={"example": "27"})
+    name = fields.String(required=True, metadata={"example": "Хабаровский край"})
+    iso = fields.String(allow_none=True)
+    district_code = fields.String(required=True)
+    centre = fields.String(required=True)
+    lat = fields.Float(required=True)
+    lon = fields.Float(required=True)
+    timezone = fields.String(allow_none=True)
+
+
+class FederalDistrictSchema(Schema):
+    code = fields.String(required=True, metadata={"example": "ДФО"})
+    name = fields.String(required=True)
+    centre = fields.String(required=True)
+
+
+class CountrySchema(Schema):
+    iso2 = fields.String(required=True)
+    iso3 = fields.String(required=True)
+    name = fields.String(required=True)
+    eaeu = fields.Boolean(required=True)
+    unfriendly = fields.Boolean(required=True, metadata={"description": "В перечне 430-р."})
+
+
+class ClassifierCodeSchema(Schema):
+    scheme = fields.String(required=True, metadata={"example": "okpd2"})
+    code = fields.String(required=True, metadata={"example": "25.62"})
+    name = fields.String(required=True)
+    parent_code = fields.String(allow_none=True)
+    section = fields.String(required=True)
+    level = fields.Integer(required=True)
+
+
+class OrganizationSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    country_code = fields.String(required=True)
+    tax_id = fields.String(required=True)
+    ogrn = fields.String(allow_none=True)
+    region_code = fields.String(allow_none=True)
+    town_id = fields.Integer(allow_none=True)
+    address = fields.String(allow_none=True)
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    description = fields.String(allow_none=True)
+    website = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    verified = fields.Boolean(required=True)
+    archived = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class ListingSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    side = fields.String(required=True)
+    status = fields.String(required=True)
+    organization_id = fields.Integer(required=True)
+    external_id = fields.String(allow_none=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    okpd2 = fields.List(fields.String(), attribute="okpd2_codes", required=True)
+    okved2 = fields.List(fields.String(), attribute="okved2_codes", required=True)
+    country_code = fields.String(required=True)
+    region_code = fields.String(allow_none=True)
+    town_id = fields.Integer(allow_none=True)
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    quantity = money()
+    unit = fields.String(allow_none=True)
+    price = money(description="Цена за единицу (предложения).")
+    budget = money(description="Бюджет всего (потребности).")
+    currency = fields.String(required=True)
+    lead_time_days = fields.Integer(allow_none=True)
+    starts_on = fields.Date(allow_none=True)
+    ends_on = fields.Date(allow_none=True)
+    certifications = fields.List(fields.String(), required=True)
+    # Kind-specific: present only for the kinds that have them.
+    equipment = fields.String(allow_none=True)
+    materials = fields.String(allow_none=True)
+    capacity_per_month = money()
+    capacity_unit = fields.String(allow_none=True)
+    min_lot = money()
+    stock = money()
+    condition = fields.String(allow_none=True)
+    location = fields.String(allow_none=True)
+    equipment_model = fields.String(allow_none=True)
+    rate_period = fields.String(allow_none=True)
+    tender_id = fields.Integer(allow_none=True)
+    lot_number = fields.Integer(allow_none=True)
+    frequency = fields.String(allow_none=True)
+    mode = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class LotSchema(ListingSchema):
+    pass
+
+
+class TenderSchema(Schema):
+    id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    external_id = fields.String(allow_none=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    status = fields.String(required=True)
+    visibility = fields.String(required=True)
+    submission_deadline = fields.DateTime(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    awarded_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    community_id = fields.Integer(allow_none=True)
+    lots = fields.List(fields.Nested(LotSchema), required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class TenderResponseSchema(Schema):
+    id = fields.Integer(required=True)
+    lot_id = fields.Integer(required=True)
+    tender_id = fields.Function(lambda r: r.lot.tender_id, metadata={"type": "integer"})
+    organization_id = fields.Integer(required=True)
+    price = money(description="Цена за единицу.")
+    quantity = money()
+    total = money()
+    lead_time_days = fields.Integer(required=True)
+    comment = fields.String(required=True)
+    status = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class LotAwardSchema(Schema):
+    lot_id = fields.Integer(required=True)
+    tender_id = fields.Integer(required=True)
+    awarded = fields.Boolean(required=True)
+    response_id = fields.Integer(allow_none=True)
+    supplier_organization_id = fields.Integer(allow_none=True)
+    amount = money()
+    reason = fields.String(allow_none=True)
+    decided_at = fields.DateTime(required=True)
+
+
+class CommunitySchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    access = fields.String(required=True)
+    description = fields.String(required=True)
+    region_code = fields.String(allow_none=True)
+    owner_organization_id = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class CommunityMemberSchema(Schema):
+    community_id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+
+
+class TokenSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True, metadata={"description": "Начало токена, чтобы узнать его в списке."})
+    created_at = fields.DateTime(required=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class NewTokenSchema(TokenSchema):
+    token = fields.String(required=True, metadata={"description": "Сам токен: показывается один раз."})
+
+
+class MeSchema(Schema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    full_name = fields.String(required=True)
+    role = fields.String(required=True)
+    region_codes = fields.Function(lambda u: sorted(u.region_codes), metadata={"type": "array",
+                                                                            "items": {"type": "string"}})
+    organization_ids = fields.Function(lambda u: sorted(m.organization_id for m in u.memberships),
+                                       metadata={"type": "array", "items": {"type": "integer"}})
+
+
+# Input ---------------------------------------------------------------------------------------------
+
+
+class Text(fields.String):
+    """A string without NUL characters (PostgreSQL cannot store them) and with an upper bound on its length."""
+
+    def __init__(self, *, max_length: int = 20000, **kwargs: Any):
+        super().__init__(validate=validate.Length(max=max_length), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("недопустимый символ NUL")
+        return text
+
+
+def Id(**kwargs: Any) -> fields.Integer:  # noqa: N802  (a field factory, named like the fields)
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def Number(**kwargs: Any) -> fields.Decimal:  # noqa: N802
+    return fields.Decimal(allow_nan=False, **kwargs)
+
+
+def _sane_date(value: date | datetime) -> None:
+    if not 1900 <= value.year <= 2200:
+        raise ValidationError("год вне 1900–2200")
+
+
+def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
+    return fields.Date(validate=_sane_date, **kwargs)
+
+
+def Moment(**kwargs: Any) -> fields.DateTime:  # noqa: N802
+    return fields.DateTime(validate=_sane_date, **kwargs)
+
+
+CREATABLE_KINDS = sorted(k.value for k in (OFFER_KINDS | NEED_KINDS) - {ListingKind.TENDER_LOT})
+EDITABLE_STATUSES = [ListingStatus.DRAFT.value, ListingStatus.ACTIVE.value]
+
+
+class ListingFieldsSchema(Schema):
+    """The fields of an offer or a need, named as in the import format (docs/import-format.md)."""
+
+    title = Text(max_length=500)
+    description = Text()
+    external_id = Text(max_length=128, allow_none=True, metadata={"description": "Ваш идентификатор, уникальный в "
+                                                                                "организации."})
+    okpd2 = fields.List(Text(max_length=20), validate=validate.Length(max=50),
+                        metadata={"description": "Коды ОКПД2, первый — основной."})
+    okved2 = fields.List(Text(max_length=20), validate=validate.Length(max=50))
+    quantity = Number(allow_none=True)
+    unit = Text(max_length=32, allow_none=True)
+    price = Number(allow_none=True)
+    budget = Number(allow_none=True)
+    currency = Text(max_length=3)
+    region = Text(max_length=2, allow_none=True, metadata={"description": "Код субъекта РФ, «27»."})
+    town = Text(max_length=200, allow_none=True)
+    lead_time_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=3650))
+    starts_on = Day(allow_none=True)
+    ends_on = Day(allow_none=True)
+    certifications = fields.List(Text(max_length=200), validate=validate.Length(max=50))
+    status = fields.String(validate=validate.OneOf(EDITABLE_STATUSES))
+    equipment = Text(allow_none=True)
+    materials = Text(allow_none=True)
+    capacity_per_month = Number(allow_none=True)
+    capacity_unit = Text(max_length=32, allow_none=True)
+    min_lot = Number(allow_none=True)
+    stock = Number(allow_none=True)
+    condition = fields.String(allow_none=True, validate=validate.OneOf(sorted(CHOICES["condition"])))
+    location = Text(allow_none=True)
+    equipment_model = Text(max_length=300, allow_none=True)
+    rate_period = fields.String(allow_none=True, validate=validate.OneOf(sorted(CHOICES["rate_period"])))
+    frequency = fields.String(allow_none=True, validate=validate.OneOf(sorted(CHOICES["frequency"])))
+    mode = fields.String(allow_none=True, validate=validate.OneOf(sorted(CHOICES["mode"])))
+
+
+class ListingCreateSchema(ListingFieldsSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(CREATABLE_KINDS))
+    organization_id = Id(metadata={"description": "Организация; по умолчанию — ваша (если она одна)."})
+    title = Text(max_length=500, required=True)
+
+
+class ListingUpdateSchema(ListingFieldsSchema):
+    pass
+
+
+class RenewSchema(Schema):
+    ends_on = Day(required=True, metadata={"description": "Новая дата окончания (не дальше года)."})
+
+
+class HideSchema(Schema):
+    reason = Text(max_length=2000, required=True)
+
+
+class VerifySchema(Schema):
+    verified = fields.Boolean(load_default=True)
+
+
+class OrganizationUpdateSchema(Schema):
+    """Profile fields (the ИНН is the organization's identity and does not change)."""
+
+    name = Text(max_length=300)
+    ogrn = Text(max_length=15, allow_none=True)
+    description = Text(allow_none=True)
+    address = Text(allow_none=True)
+    website = Text(max_length=300, allow_none=True)
+    email = Text(max_length=254, allow_none=True)
+    phone = Text(max_length=40, allow_none=True)
+    kind = fields.String(validate=validate.OneOf(["manufacturer", "buyer", "both"]))
+    region = Text(max_length=2, allow_none=True)
+    town = Text(max_length=200, allow_none=True)
+
+
+class TenderFieldsSchema(Schema):
+    title = Text(max_length=500)
+    description = Text()
+    visibility = fields.String(validate=validate.OneOf(["open", "closed"]))
+    submission_deadline = Moment(allow_none=True, metadata={"description": "Без часового пояса — время региона "
+                                                                           "заказчика."})
+    invited_organization_ids = fields.List(Id(), validate=validate.Length(max=500))
+    community_id = Id(allow_none=True)
+
+
+class TenderCreateSchema(TenderFieldsSchema):
+    organization_id = Id(metadata={"description": "Организация-заказчик; по умолчанию — ваша."})
+    title = Text(max_length=500, required=True)
+
+
+class TenderUpdateSchema(TenderFieldsSchema):
+    pass
+
+
+class LotInputSchema(Schema):
+    title = Text(max_length=500, required=True)
+    description = Text()
+    okpd2 = fields.List(Text(max_length=20), required=True, validate=validate.Length(max=50))
+    quantity = Number(required=True)
+    unit = Text(max_length=32, required=True)
+    region = Text(max_length=2, required=True)
+    town = Text(max_length=200, allow_none=True)
+    delivery_deadline = Day(required=True)
+    budget = Number(allow_none=True)
+
+
+class CancelSchema(Schema):
+    reason = Text(max_length=5000, required=True)
+
+
+class ResponseInputSchema(Schema):
+    price = Number(required=True, metadata={"description": "Цена за единицу в валюте лота."})
+    quantity = Number(required=True)
+    lead_time_days = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=3650))
+    comment = Text(max_length=5000)
+
+
+class ResponseCreateSchema(ResponseInputSchema):
+    organization_id = Id(metadata={"description": "Организация-поставщик; по умолчанию — ваша."})
+
+
+class AwardSchema(Schema):
+    response_id = Id(required=True)
+
+
+class CloseLotSchema(Schema):
+    reason = Text(max_length=5000, required=True)
+
+
+class JoinSchema(Schema):
+    organization_id = Id(metadata={"description": "Вступающая организация; по умолчанию — ваша."})
+
+
+class TokenCreateSchema(Schema):
+    name = Text(max_length=100, required=True, metadata={"example": "1С:ERP"})
+
+
+SIDES = [s.value for s in Side]
+KINDS = [k.value for k in ListingKind]
+STATUSES = [s.value for s in ListingStatus]

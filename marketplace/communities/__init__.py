@@ -1,0 +1,1 @@
+"""Communities of organizations: clusters, associations, technoparks (open, closed or secret)."""

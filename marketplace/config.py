@@ -1,0 +1,99 @@
+"""Settings, read in one place: environment variables parsed once into the config mapping.
+
+Unset variables give the embedded default (SQLite, inline jobs, embedded search index and the
+built-in encoder under ``instance/``); production sets ``DATABASE_URL``, ``REDIS_URL``,
+``ELASTICSEARCH_URL``, ``EMBEDDING_MODEL`` and ``SECRET_KEY``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def normalize_database_url(url: str) -> str:
+    """Route ``postgres://`` and ``postgresql://`` URLs through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Return the config mapping for ``env`` (``os.environ`` by default)."""
+    env = os.environ if env is None else env
+    instance = Path(instance_path)
+    database_url = env.get("DATABASE_URL") or ""
+    embedded = not database_url
+    if embedded:
+        database_url = f"sqlite:///{instance / 'cosmos.sqlite3'}"
+    database_url = normalize_database_url(database_url)
+
+    secret_key = env.get("SECRET_KEY") or ""
+    if not secret_key:
+        if not embedded and not _bool(env.get("COSMOS_ALLOW_EPHEMERAL_SECRET")):
+            raise ConfigError("SECRET_KEY must be set when DATABASE_URL points at a production database")
+        secret_key = _embedded_secret(instance)
+
+    search_url = env.get("ELASTICSEARCH_URL") or f"embedded://{instance / 'search'}"
+    settings: dict[str, object] = {
+        "SECRET_KEY": secret_key,
+        "COSMOS_EMBEDDED": embedded,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True} if not database_url.startswith("sqlite") else {},
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "SEARCH_URL": search_url,
+        "SEARCH_INDEX_PREFIX": env.get("COSMOS_SEARCH_INDEX_PREFIX", "cosmos"),
+        "EMBEDDING_MODEL": env.get("EMBEDDING_MODEL") or "builtin",
+        "ENCODER_PATH": str(instance / "encoder"),
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_SENDER": env.get("MAIL_SENDER", "Космос <noreply@cosmos.local>"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": not embedded and not _bool(env.get("COSMOS_INSECURE_COOKIES")),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": _int(env, "COSMOS_MAX_UPLOAD_BYTES", 16 * 1024 * 1024),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "BABEL_DEFAULT_LOCALE": "ru",
+        "BABEL_DEFAULT_TIMEZONE": env.get("COSMOS_TIMEZONE", "Asia/Vladivostok"),
+        "COSMOS_DEFAULT_REGION": env.get("COSMOS_DEFAULT_REGION", "27"),
+        "COSMOS_LOG_LEVEL": env.get("COSMOS_LOG_LEVEL", "INFO"),
+    }
+    return settings
+
+
+def _embedded_secret(instance: Path) -> str:
+    """A per-installation secret for the embedded mode, kept in ``instance/`` (never in the repository)."""
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        instance.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key

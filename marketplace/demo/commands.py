@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+
+@click.command("demo", help="Создать базу, загрузить справочники и демо-данные и запустить сайт на 127.0.0.1:5000.")
+@click.option("--organizations", default=600, show_default=True, type=click.IntRange(1, 100000),
+              help="Сколько организаций создать.")
+@click.option("--seed", default=27, show_default=True, type=int, help="Начальное значение генератора.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-serve", is_flag=True, help="Только подготовить данные, сайт не запускать.")
+@with_appcontext
+def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: bool) -> None:
+    from flask_migrate import upgrade
+
+    from marketplace.commands import progress_bar
+    from marketplace.demo.seed import seed_demo
+    from marketplace.extensions import db
+    from marketplace.organizations.models import Organization
+    from marketplace.refdata.loader import load_reference_data
+
+    click.echo("Создаю схему базы данных…", err=True)
+    upgrade()
+    click.echo("Загружаю справочники…", err=True)
+    load_reference_data()
+    db.session.commit()
+    if db.session.scalar(select(func.count(Organization.id))):
+        click.echo("Демо-данные уже есть, пропускаю заполнение.", err=True)
+    else:
+        report = seed_demo(organizations, seed, progress=progress_bar)
+        db.session.commit()
+        click.echo(f"Создано организаций: {report.organizations_created}, предложений и потребностей: "
+                   f"{report.listings_created}.", err=True)
+        from marketplace.demo.users import create_demo_users
+
+        for email, password, role in create_demo_users():
+            click.echo(f"Демо-пользователь {role}: {email} / {password}", err=True)
+        db.session.commit()
+    from workers.outbox import schedule_drain
+
+    click.echo("Индексирую предложения и потребности…", err=True)
+    schedule_drain()
+    if no_serve:
+        return
+    click.echo(f"Космос: http://{host}:{port}/", err=True)
+    current_app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -1,0 +1,43 @@
+"""Stored matches between a need and an offer, with the engine's explanation."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.core.models import TimestampMixin
+from marketplace.extensions import db
+from marketplace.listings.models import Listing
+from marketplace.organizations.models import str_enum
+
+
+class MatchStatus(enum.StrEnum):
+    NEW = "new"
+    SEEN = "seen"
+    DISMISSED = "dismissed"
+    CONTACTED = "contacted"
+
+
+class Match(TimestampMixin, db.Model):
+    __tablename__ = "matches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), nullable=False, index=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), nullable=False, index=True)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    tier: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    distance_km: Mapped[float | None] = mapped_column(Float)
+    acceptable: Mapped[bool] = mapped_column(default=True, nullable=False)
+    rank: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    status: Mapped[MatchStatus] = mapped_column(str_enum(MatchStatus, "match_status"), nullable=False,
+                                                default=MatchStatus.NEW)
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    need: Mapped[Listing] = relationship(foreign_keys=[need_id])
+    offer: Mapped[Listing] = relationship(foreign_keys=[offer_id])
+
+    __table_args__ = (UniqueConstraint("need_id", "offer_id"),)

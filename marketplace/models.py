@@ -1,0 +1,36 @@
+"""Every model, imported once so that the metadata (and Alembic) sees the whole schema."""
+from marketplace.accounts.models import Membership, MembershipRole, User, UserRole, coordinator_regions
+from marketplace.analytics.models import AnalyticsSnapshot, KpiTarget
+from marketplace.chains.models import ChainEvent, ChainRequest, ChainRequestStatus, ChainStatus, CooperationChain
+from marketplace.classifiers.models import ClassifierCode, Scheme
+from marketplace.core.models import AuditLog, OutboxEvent
+from marketplace.geo.models import Country, FederalDistrict, Region, Town
+from marketplace.listings.models import (
+    LISTING_CLASSES,
+    Capability,
+    EquipmentRental,
+    Listing,
+    ListingCode,
+    ListingKind,
+    ListingStatus,
+    MissingOperation,
+    Product,
+    PurchaseRequest,
+    Side,
+    SurplusStock,
+    TenderLot,
+)
+from marketplace.matches.models import Match, MatchStatus
+from marketplace.notifications.models import Notification
+from marketplace.organizations.models import Organization, OrganizationKind
+from marketplace.tenders.models import Tender, TenderStatus, TenderVisibility
+
+__all__ = [
+    "AnalyticsSnapshot", "ChainEvent", "ChainRequest", "ChainRequestStatus", "ChainStatus", "CooperationChain",
+    "KpiTarget", "Match", "MatchStatus", "Notification",
+    "AuditLog", "Capability", "ClassifierCode", "Country", "EquipmentRental", "FederalDistrict", "LISTING_CLASSES",
+    "Listing", "ListingCode", "ListingKind", "ListingStatus", "Membership", "MembershipRole", "MissingOperation",
+    "Organization", "OrganizationKind", "OutboxEvent", "Product", "PurchaseRequest", "Region", "Scheme", "Side",
+    "SurplusStock", "Tender", "TenderLot", "TenderStatus", "TenderVisibility", "Town", "User", "UserRole",
+    "coordinator_regions",
+]

@@ -1,0 +1,203 @@
+"""Read-side queries of the showcase of local producers (витрина местных товаропроизводителей)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+
+from marketplace.classifiers.models import ClassifierCode
+from marketplace.extensions import db
+from marketplace.geo.models import FederalDistrict, Region, Town
+from marketplace.listings.models import OFFER_KINDS, Listing, ListingCode, ListingKind, ListingStatus, Side
+from marketplace.organizations.models import Organization
+
+
+@dataclass(frozen=True)
+class RegionCount:
+    code: str
+    name: str
+    organizations: int
+
+
+@dataclass(frozen=True)
+class DistrictCounts:
+    code: str
+    name: str
+    regions: list[RegionCount]
+
+    @property
+    def organizations(self) -> int:
+        return sum(r.organizations for r in self.regions)
+
+
+def organizations_by_region() -> list[DistrictCounts]:
+    """Every federal district with its regions and the number of active organizations in each."""
+    counts = dict(db.session.execute(
+        select(Organization.region_code, func.count(Organization.id))
+        .where(Organization.archived.is_(False)).group_by(Organization.region_code)).all())
+    districts = db.session.scalars(select(FederalDistrict).order_by(FederalDistrict.name)).all()
+    regions = db.session.scalars(select(Region).order_by(Region.name)).all()
+    out = []
+    for district in districts:
+        out.append(DistrictCounts(district.code, district.name, [
+            RegionCount(r.code, r.name, counts.get(r.code, 0)) for r in regions if r.district_code == district.code]))
+    return out
+
+
+def region_organizations(region_code: str) -> list[Organization]:
+    return list(db.session.scalars(
+        select(Organization).where(Organization.region_code == region_code, Organization.archived.is_(False))
+        .order_by(Organization.name)))
+
+
+# Filters over the organizations' active offers -----------------------------------------------------
+
+@dataclass(frozen=True)
+class OfferFilter:
+    """Which offers make an organization count: ОКПД2 section (letter) or class (two digits), kind of offer,
+    certification ("any" — some certificate; other text — a certificate whose name contains it)."""
+
+    section: str | None = None
+    okpd2_class: str | None = None
+    kind: ListingKind | None = None
+    certification: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return any((self.section, self.okpd2_class, self.kind, self.certification))
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> OfferFilter:
+        """Read the query string leniently: values that make no sense are ignored, not errors."""
+        section = (args.get("section") or "").strip().upper()
+        okpd2_class = (args.get("okpd2_class") or "").strip()
+        kind_value = (args.get("kind") or "").strip()
+        kind = ListingKind(kind_value) if kind_value in {k.value for k in OFFER_KINDS} else None
+        certification = (args.get("certification") or "").strip()[:100] or None
+        return cls(section=section if len(section) == 1 and section.isalpha() else None,
+                   okpd2_class=okpd2_class if re.fullmatch(r"\d{2}", okpd2_class) else None,
+                   kind=kind, certification=certification)
+
+    def query_args(self) -> dict[str, str]:
+        out = {"section": self.section, "okpd2_class": self.okpd2_class,
+               "kind": self.kind.value if self.kind else None, "certification": self.certification}
+        return {k: v for k, v in out.items() if v}
+
+
+def _certified(certifications: list[str] | None, wanted: str) -> bool:
+    if not certifications:
+        return False
+    if wanted.lower() in {"any", "да", "1"}:
+        return True
+    needle = wanted.lower().replace("ё", "е")
+    return any(needle in str(c).lower().replace("ё", "е") for c in certifications)
+
+
+def _offers_query(offer_filter: OfferFilter) -> Select[Any]:
+    query = (select(Listing.organization_id, Organization.region_code, Organization.town_id, Listing.certifications)
+             .join(Organization, Organization.id == Listing.organization_id)
+             .where(Listing.side == Side.OFFER, Listing.status == ListingStatus.ACTIVE,
+                    Organization.archived.is_(False)))
+    if offer_filter.kind:
+        query = query.where(Listing.kind == offer_filter.kind)
+    if offer_filter.okpd2_class:
+        query = query.where(Listing.id.in_(select(ListingCode.listing_id).where(
+            ListingCode.scheme == "okpd2", or_(ListingCode.code == offer_filter.okpd2_class,
+                                               ListingCode.code.startswith(offer_filter.okpd2_class + ".")))))
+    if offer_filter.section:
+        query = query.where(Listing.id.in_(select(ListingCode.listing_id).join(
+            ClassifierCode, (ClassifierCode.scheme == ListingCode.scheme) & (ClassifierCode.code == ListingCode.code))
+            .where(ListingCode.scheme == "okpd2", ClassifierCode.section == offer_filter.section)))
+    return query
+
+
+def matching_organizations(offer_filter: OfferFilter, *, region_code: str | None = None
+                           ) -> dict[int, tuple[str | None, int | None]]:
+    """Organizations with at least one active offer that passes the filter: id → (region, town)."""
+    query = _offers_query(offer_filter)
+    if region_code:
+        query = query.where(Organization.region_code == region_code)
+    out: dict[int, tuple[str | None, int | None]] = {}
+    for org_id, region, town_id, certifications in db.session.execute(query):
+        if org_id in out:
+            continue
+        if offer_filter.certification and not _certified(certifications, offer_filter.certification):
+            continue
+        out[org_id] = (region, town_id)
+    return out
+
+
+def filtered_organizations_by_region(offer_filter: OfferFilter) -> list[DistrictCounts]:
+    """Like :func:`organizations_by_region`, counting only organizations with offers that pass the filter."""
+    if not offer_filter.active:
+        return organizations_by_region()
+    counts: dict[str | None, int] = {}
+    for region, _town in matching_organizations(offer_filter).values():
+        counts[region] = counts.get(region, 0) + 1
+    districts = db.session.scalars(select(FederalDistrict).order_by(FederalDistrict.name)).all()
+    regions = db.session.scalars(select(Region).order_by(Region.name)).all()
+    return [DistrictCounts(d.code, d.name, [RegionCount(r.code, r.name, counts.get(r.code, 0))
+                                            for r in regions if r.district_code == d.code]) for d in districts]
+
+
+@dataclass(frozen=True)
+class TownCount:
+    id: int | None  # None: organizations whose town is not given
+    name: str
+    organizations: int
+
+
+def region_towns(region_code: str, offer_filter: OfferFilter) -> list[TownCount]:
+    """Towns of the region that have organizations (passing the filter), biggest first."""
+    if offer_filter.active:
+        per_town: dict[int | None, int] = {}
+        for _region, town_id in matching_organizations(offer_filter, region_code=region_code).values():
+            per_town[town_id] = per_town.get(town_id, 0) + 1
+    else:
+        per_town = dict(db.session.execute(
+            select(Organization.town_id, func.count(Organization.id))
+            .where(Organization.region_code == region_code, Organization.archived.is_(False))
+            .group_by(Organization.town_id)).all())
+    names = dict(db.session.execute(select(Town.id, Town.name).where(
+        Town.id.in_([t for t in per_town if t is not None]))).all()) if per_town else {}
+    out = [TownCount(t, names.get(t, "—"), n) for t, n in per_town.items() if t is not None]
+    out.sort(key=lambda t: (-t.organizations, t.name))
+    if per_town.get(None):
+        out.append(TownCount(None, "город не указан", per_town[None]))
+    return out
+
+
+def filtered_region_organizations(region_code: str, offer_filter: OfferFilter, *,
+                                  town_id: int | None = None) -> list[Organization]:
+    query = select(Organization).where(Organization.region_code == region_code, Organization.archived.is_(False))
+    if town_id is not None:
+        query = query.where(Organization.town_id == town_id)
+    if offer_filter.active:
+        ids = set(matching_organizations(offer_filter, region_code=region_code))
+        if not ids:
+            return []
+        query = query.where(Organization.id.in_(ids))
+    return list(db.session.scalars(query.order_by(Organization.name)))
+
+
+def organization_offers(organization: Organization) -> list[Listing]:
+    """The organization's active offers, for its public page."""
+    return list(db.session.scalars(select(Listing).where(
+        Listing.organization_id == organization.id, Listing.side == Side.OFFER,
+        Listing.status == ListingStatus.ACTIVE).order_by(Listing.kind, Listing.title)))
+
+
+def okpd2_sections() -> list[ClassifierCode]:
+    return list(db.session.scalars(select(ClassifierCode).where(ClassifierCode.scheme == "okpd2",
+                                                                ClassifierCode.level == 0)
+                                   .order_by(ClassifierCode.code)))
+
+
+def okpd2_classes(section: str | None = None) -> list[ClassifierCode]:
+    query = select(ClassifierCode).where(ClassifierCode.scheme == "okpd2", ClassifierCode.level == 1)
+    if section:
+        query = query.where(ClassifierCode.section == section)
+    return list(db.session.scalars(query.order_by(ClassifierCode.code)))

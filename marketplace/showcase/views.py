@@ -1,0 +1,63 @@
+"""The public showcase of local producers: federal district → region → town, filtered by ОКПД2 section or class,
+kind of offer and certification, and a public page of each organization with its active offers. No login."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+
+from marketplace.extensions import db
+from marketplace.geo.models import FederalDistrict, Region, Town
+from marketplace.listings.models import KIND_TITLES_RU, OFFER_KINDS
+from marketplace.organizations.models import Organization
+from marketplace.showcase import services
+
+bp = Blueprint("showcase", __name__)
+
+
+def _filter_context(offer_filter: services.OfferFilter) -> dict[str, object]:
+    return {"offer_filter": offer_filter, "filter_args": offer_filter.query_args(),
+            "sections": services.okpd2_sections(), "classes": services.okpd2_classes(offer_filter.section),
+            "offer_kinds": sorted(((k.value, KIND_TITLES_RU[k]) for k in OFFER_KINDS), key=lambda kv: kv[1])}
+
+
+@bp.get("/")
+def index() -> str:
+    offer_filter = services.OfferFilter.from_args(request.args)
+    return render_template("showcase/index.html", districts=services.filtered_organizations_by_region(offer_filter),
+                           **_filter_context(offer_filter))
+
+
+@bp.get("/districts/<code>")
+def district(code: str) -> str:
+    district = db.session.get(FederalDistrict, code)
+    if district is None:
+        abort(404)
+    offer_filter = services.OfferFilter.from_args(request.args)
+    counts = next(d for d in services.filtered_organizations_by_region(offer_filter) if d.code == code)
+    return render_template("showcase/district.html", district=district, counts=counts,
+                           **_filter_context(offer_filter))
+
+
+@bp.get("/regions/<code>")
+def region(code: str) -> str:
+    region = db.session.get(Region, code)
+    if region is None:
+        abort(404)
+    offer_filter = services.OfferFilter.from_args(request.args)
+    town_id = request.args.get("town", type=int)
+    town = db.session.get(Town, town_id) if town_id else None
+    if town is not None and town.region_code != code:
+        abort(404)
+    return render_template("showcase/region.html", region=region, town=town,
+                           towns=services.region_towns(code, offer_filter),
+                           organizations=services.filtered_region_organizations(
+                               code, offer_filter, town_id=town.id if town else None),
+                           **_filter_context(offer_filter))
+
+
+@bp.get("/producers/<int:organization_id>")
+def organization(organization_id: int) -> str:
+    org = db.session.get(Organization, organization_id)
+    if org is None or org.archived:
+        abort(404)
+    return render_template("showcase/organization.html", organization=org,
+                           offers=services.organization_offers(org), kind_titles=KIND_TITLES_RU)

@@ -1,0 +1,201 @@
+"""ОКПД2/ОКВЭД2 classification: free text → ranked codes, using the classifier's own hierarchy.
+
+A code is scored by how well the text matches its own name or the name of any code below it (the best match in
+its subtree), plus a share of how well it matches its parent's whole group (hierarchical smoothing), minus a
+small prior that prefers the subcategory level (``25.62.20``) where buyers' texts usually belong. Text is compared
+as TF-IDF over Russian Snowball stems plus character n-grams of the stems, so inflections and compound words meet.
+"""
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from matching.text import stem_text, stems
+
+# Penalty by code length: 8 = subcategory "25.62.20" (no penalty), 12 = leaf "25.62.20.110", 7 = group "25.62.2".
+DEFAULT_LEVEL_PENALTY: Mapping[int, float] = {8: 0.0, 12: 0.2, 7: 0.08}
+DEFAULT_OTHER_PENALTY = 0.3
+
+
+@dataclass(frozen=True)
+class CodeEntry:
+    """One line of a classifier: code, name and the nearest existing ancestor ("" at the top)."""
+
+    code: str
+    name: str
+    parent: str = ""
+
+
+@dataclass(frozen=True)
+class CodeSuggestion:
+    """A ranked guess: the code, its official name and a score (higher is better, not a probability)."""
+
+    code: str
+    name: str
+    score: float
+
+
+def load_code_entries(csv_path: str | Path) -> list[CodeEntry]:
+    """Read ``code,name,parent,section`` rows (the format of ``okpd2.csv``/``okved2.csv``)."""
+    with open(csv_path, encoding="utf-8", newline="") as fh:
+        return [CodeEntry(row["code"].strip(), row["name"].strip(), (row.get("parent") or "").strip())
+                for row in csv.DictReader(fh)]
+
+
+def _word_analyzer(text: str) -> list[str]:
+    return stems(text)
+
+
+class CodeClassifier:
+    """Rank the codes of one scheme for a text.
+
+    Parameters
+    ----------
+    scheme : "okpd2" or "okved2", recorded for callers.
+    parent_weight : weight of the similarity to the parent's whole group (hierarchical smoothing).
+    level_penalty : score subtracted by code length; lengths not listed get ``other_penalty``.
+    char_ngrams : character n-gram range over stems; ``None`` turns the character part off.
+
+    >>> clf = CodeClassifier().fit([CodeEntry("C", "Продукция обрабатывающих производств"),
+    ...                             CodeEntry("25", "Изделия металлические готовые", "C")])
+    >>> clf.predict("металлические изделия", top=1)[0].code
+    '25'
+    """
+
+    def __init__(self, scheme: str = "okpd2", *, parent_weight: float = 0.3,
+                 level_penalty: Mapping[int, float] | None = None, other_penalty: float = DEFAULT_OTHER_PENALTY,
+                 char_ngrams: tuple[int, int] | None = (3, 5), batch_size: int = 256):
+        self.scheme = scheme
+        self.parent_weight = parent_weight
+        self.level_penalty = level_penalty
+        self.other_penalty = other_penalty
+        self.char_ngrams = char_ngrams
+        self.batch_size = batch_size
+
+    # -- fitting -------------------------------------------------------------------------------------------
+    def fit(self, entries: Iterable[CodeEntry], related: Mapping[str, Sequence[str]] | None = None) -> CodeClassifier:
+        """Learn from the classifier entries; ``related`` adds texts to a code's group document (e.g. the ОКВЭД2
+        names of the activity with the same code as an ОКПД2 subclass)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        entries = list(entries)
+        codes = [e.code for e in entries]
+        index = {c: i for i, c in enumerate(codes)}
+        parent = np.array([index.get(e.parent, -1) for e in entries], dtype=np.int64)
+        names = [e.name for e in entries]
+        # Each code's group document: its own name and every name below it.
+        groups = [[n] for n in names]
+        depth = np.zeros(len(entries), dtype=np.int64)
+        for i in range(len(entries)):
+            p, d = parent[i], 0
+            while p >= 0:
+                groups[p].append(names[i])
+                p, d = parent[p], d + 1
+            depth[i] = d
+        for code, texts in (related or {}).items():
+            if code in index:
+                groups[index[code]].extend(texts)
+        group_docs = [" ".join(g) for g in groups]
+
+        self.word_vectorizer_ = TfidfVectorizer(analyzer=_word_analyzer, sublinear_tf=True, dtype=np.float32)
+        self.word_vectorizer_.fit(names)
+        name_w = self.word_vectorizer_.transform(names)
+        group_w = self.word_vectorizer_.transform(group_docs)
+        if self.char_ngrams:
+            self.char_vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngrams),
+                                                    sublinear_tf=True, min_df=2, dtype=np.float32)
+            stemmed = [stem_text(n) for n in names]
+            self.char_vectorizer_.fit(stemmed)
+            name_c = self.char_vectorizer_.transform(stemmed)
+            group_c = self.char_vectorizer_.transform([stem_text(d) for d in group_docs])
+        else:
+            self.char_vectorizer_ = None
+            name_c = group_c = None
+        self.codes_ = np.array(codes, dtype=object)
+        self.names_ = np.array(names, dtype=object)
+        self.parent_ = parent
+        self.name_matrix_ = self._stack(name_w, name_c).T.tocsr()
+        self.group_matrix_ = self._stack(group_w, group_c).T.tocsr()
+        penalties = dict(DEFAULT_LEVEL_PENALTY if self.level_penalty is None else self.level_penalty)
+        self.prior_ = -np.array([penalties.get(len(c), self.other_penalty) for c in codes], dtype=np.float32)
+        self.levels_ = self._levels(parent, depth)
+        self.index_ = index
+        return self
+
+    def _stack(self, word, char):
+        import scipy.sparse as sp
+
+        if char is None:
+            return word.tocsr()
+        # Each half is unit-length, so the dot product of two stacked vectors is the mean of the two cosines.
+        return (sp.hstack([word, char]) * np.float32(np.sqrt(0.5))).tocsr()
+
+    @staticmethod
+    def _levels(parent: np.ndarray, depth: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Children grouped by depth, deepest first, as (child indices, their parents) for the subtree max."""
+        out = []
+        for d in range(int(depth.max(initial=0)), 0, -1):
+            child = np.flatnonzero((depth == d) & (parent >= 0))
+            if len(child):
+                out.append((child, parent[child]))
+        return out
+
+    # -- prediction ----------------------------------------------------------------------------------------
+    def _vectorize(self, texts: Sequence[str]):
+        word = self.word_vectorizer_.transform(texts)
+        char = self.char_vectorizer_.transform([stem_text(t) for t in texts]) if self.char_vectorizer_ else None
+        return self._stack(word, char)
+
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+        """Scores of every code (columns in the order of ``codes_``) for each text: float32 (n_texts, n_codes)."""
+        q = self._vectorize(texts)
+        own = (q @ self.name_matrix_).toarray()
+        group = (q @ self.group_matrix_).toarray()
+        best = own.copy()
+        for child, par in self.levels_:
+            # np.maximum.at over columns: a parent keeps the best score found in its subtree.
+            np.maximum.at(best.T, par, best.T[child])
+        scores = best + self.parent_weight * np.where(self.parent_ >= 0, group[:, self.parent_], 0.0)
+        scores += self.prior_
+        return scores.astype(np.float32, copy=False)
+
+    def predict_many(self, texts: Sequence[str], top: int = 10) -> list[list[CodeSuggestion]]:
+        """``predict`` for many texts at once (vectorised in batches of ``batch_size``)."""
+        texts = list(texts)
+        out: list[list[CodeSuggestion]] = []
+        for start in range(0, len(texts), self.batch_size):
+            scores = self.decision_function(texts[start:start + self.batch_size])
+            k = min(top, scores.shape[1])
+            part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            for row, cand in zip(scores, part, strict=True):
+                order = cand[np.argsort(-row[cand], kind="stable")]
+                out.append([CodeSuggestion(str(self.codes_[i]), str(self.names_[i]), float(row[i])) for i in order])
+        return out
+
+    def predict(self, text: str, top: int = 10) -> list[CodeSuggestion]:
+        """The ``top`` codes for ``text``, best first; an empty text gives the prior order (not useful)."""
+        return self.predict_many([text], top)[0]
+
+    def name_of(self, code: str) -> str | None:
+        i = self.index_.get(code)
+        return None if i is None else str(self.names_[i])
+
+    # -- persistence ---------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write the fitted classifier with joblib (same scikit-learn major version to load)."""
+        import joblib
+
+        joblib.dump(self, path, compress=3)
+
+    @classmethod
+    def load(cls, path: str | Path) -> CodeClassifier:
+        import joblib
+
+        obj = joblib.load(path)
+        if not isinstance(obj, cls):
+            raise TypeError(f"{path} does not hold a {cls.__name__}")
+        return obj

@@ -1,0 +1,55 @@
+import pytest
+
+from marketplace.config import ConfigError, load_settings, normalize_database_url
+
+
+def test_embedded_defaults_need_no_environment(tmp_path):
+    settings = load_settings(tmp_path, env={})
+    assert settings["COSMOS_EMBEDDED"] is True
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'cosmos.sqlite3'}"
+    assert settings["REDIS_URL"] is None  # jobs inline
+    assert settings["SEARCH_URL"] == f"embedded://{tmp_path / 'search'}"
+    assert settings["EMBEDDING_MODEL"] == "builtin"
+    # a per-installation secret is generated once and reused, never taken from the repository
+    assert settings["SECRET_KEY"] == load_settings(tmp_path, env={})["SECRET_KEY"]
+    assert len(settings["SECRET_KEY"]) == 64
+
+
+def test_production_values_come_from_the_environment(tmp_path):
+    env = {"DATABASE_URL": "postgresql://cosmos@db/cosmos", "SECRET_KEY": "s3cret", "REDIS_URL": "redis://r:6379/0",
+           "ELASTICSEARCH_URL": "http://es:9200", "EMBEDDING_MODEL": "intfloat/multilingual-e5-small"}
+    settings = load_settings(tmp_path, env=env)
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://cosmos@db/cosmos"
+    assert settings["COSMOS_EMBEDDED"] is False
+    assert settings["REDIS_URL"] == "redis://r:6379/0"
+    assert settings["SEARCH_URL"] == "http://es:9200"
+    assert settings["EMBEDDING_MODEL"] == "intfloat/multilingual-e5-small"
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["RATELIMIT_STORAGE_URI"] == "redis://r:6379/0"
+
+
+def test_secret_key_is_required_outside_the_embedded_mode(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_settings(tmp_path, env={"DATABASE_URL": "postgresql://db/cosmos"})
+
+
+def test_malformed_integer_setting_names_the_variable(tmp_path):
+    with pytest.raises(ConfigError, match="COSMOS_MAX_UPLOAD_BYTES"):
+        load_settings(tmp_path, env={"COSMOS_MAX_UPLOAD_BYTES": "lots"})
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("postgres://u@h/d", "postgresql+psycopg://u@h/d"),
+    ("postgresql://u@h/d", "postgresql+psycopg://u@h/d"),
+    ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+    ("sqlite:///x.db", "sqlite:///x.db"),
+])
+def test_database_urls_use_psycopg3(url, expected):
+    assert normalize_database_url(url) == expected
+
+
+def test_config_mapping_is_applied_last(app):
+    from marketplace import create_app
+
+    other = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "EMBEDDING_MODEL": "x"})
+    assert other.config["EMBEDDING_MODEL"] == "x"

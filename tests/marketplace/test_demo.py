@@ -1,0 +1,27 @@
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from marketplace.demo.seed import build_records, seed_demo
+from marketplace.geo.models import Region
+from marketplace.listings.models import Listing, ListingCode
+from marketplace.organizations.models import Organization
+
+
+def test_demo_marketplace_covers_every_district_and_is_densest_in_khabarovsk(db):
+    report = seed_demo(organizations=300, seed=1)
+    assert report.organizations_created == 305 and not report.errors
+    by_region = Counter(db.session.scalars(select(Organization.region_code)))
+    districts = {db.session.get(Region, code).district_code for code in by_region if code}
+    assert len(districts) == 8
+    assert by_region.most_common(1)[0][0] == "27"
+    far_east = sum(n for code, n in by_region.items() if code and db.session.get(Region, code).district_code == "FEFD")
+    assert far_east > 300 / 3
+    kinds = set(db.session.scalars(select(Listing.kind).distinct()))
+    assert len(kinds) == 7  # every offer and need kind
+    # offers and needs carry real classifier codes
+    assert db.session.scalar(select(func.count(ListingCode.code))) >= report.listings_created
+
+
+def test_demo_records_are_deterministic(db):
+    assert build_records(20, seed=5) == build_records(20, seed=5)

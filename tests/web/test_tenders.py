@@ -1,0 +1,268 @@
+"""Tender pages: the buyer's flow through forms (CSRF, errors next to fields, input kept), the supplier's response,
+comparing and awarding, and the authorization matrix of every tender endpoint."""
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from marketplace.accounts.models import UserRole
+from marketplace.tenders import services
+from marketplace.tenders.models import LotAward, TenderStatus
+from tests.fixtures.tenders import csrf_token, login, make_tender, post
+
+# The buyer's and the supplier's flow ---------------------------------------------------------------
+
+def test_buyer_creates_tender_errors_show_next_to_fields_and_input_is_kept(client, factories):
+    org = factories.organization(region="27")
+    buyer = factories.user(role=UserRole.BUYER, organization=org)
+    login(client, buyer)
+    response = post(client, "/tenders/new", title="", description="Моё описание", visibility="open",
+                    submission_deadline="не дата", organization_id=str(org.id), community_id="")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Моё описание" in page  # the input is kept
+    assert re.search(r'name="title"[^>]*is-invalid|is-invalid[^>]*name="title"', page)
+    assert "обязательное поле" in page and "дата и время не распознаны" in page
+
+
+def test_post_without_csrf_token_changes_nothing(client, factories, db):
+    org = factories.organization(region="27")
+    login(client, factories.user(role=UserRole.BUYER, organization=org))
+    response = client.post("/tenders/new", data={"title": "Без токена", "organization_id": str(org.id)})
+    assert response.status_code in (200, 400)
+    from sqlalchemy import select
+
+    from marketplace.tenders.models import Tender
+    assert db.session.scalar(select(Tender).where(Tender.title == "Без токена")) is None
+
+
+def test_buyer_flow_create_lot_publish(client, factories, db):
+    org = factories.organization(region="27")
+    buyer = factories.user(role=UserRole.BUYER, organization=org)
+    login(client, buyer)
+    deadline = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")
+    response = post(client, "/tenders/new", title="Поставка подшипников", description="", visibility="open",
+                    submission_deadline=deadline, organization_id=str(org.id), community_id="",
+                    invited_tax_ids="")
+    assert response.status_code == 302
+    tender_url = response.headers["Location"]
+    tender_id = int(tender_url.rstrip("/").split("/")[-1])
+    lot_url = f"/tenders/{tender_id}/lots/new"
+    response = post(client, lot_url, title="Подшипник 6205", okpd2="99.99", quantity="1 000", unit="шт",
+                    region="27", town="", delivery_deadline="2030-01-01", budget="", description="")
+    assert response.status_code == 200 and "неизвестный код OKPD2" in response.get_data(as_text=True)
+    assert "1 000" in response.get_data(as_text=True)  # the quantity as typed
+    response = post(client, lot_url, title="Подшипник 6205", okpd2="28.15.10", quantity="1 000", unit="шт",
+                    region="27", town="Хабаровск", delivery_deadline="2030-01-01", budget="50000", description="")
+    assert response.status_code == 302
+    response = post(client, None, f"/tenders/{tender_id}/publish")
+    assert response.status_code == 302
+    tender = db.session.get(services.Tender, tender_id)
+    db.session.refresh(tender)
+    assert tender.status == TenderStatus.PUBLISHED and tender.lots[0].quantity == 1000
+    page = client.get(f"/tenders/{tender_id}").get_data(as_text=True)
+    assert "Подшипник 6205" in page and 'data-status="published"' in page
+
+
+def test_publish_errors_are_shown(client, factories):
+    world = make_tender(factories, publish=False)
+    world.tender.lots.clear()
+    login(client, world.buyer)
+    response = post(client, None, f"/tenders/{world.tender.id}/publish")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "добавьте хотя бы один лот" in page
+
+
+def test_supplier_responds_edits_and_buyer_awards(client, factories, db):
+    world = make_tender(factories)
+    supplier_org = factories.organization(region="25", name="ООО «Приморская бронза»")
+    rival_org = factories.organization(region="27", name="ООО «Амурская бронза»")
+    supplier = factories.user(organization=supplier_org)
+    rival = factories.user(organization=rival_org)
+    respond_url = f"/tenders/{world.tender.id}/lots/{world.lot.id}/respond"
+
+    login(client, supplier)
+    response = post(client, respond_url, organization_id=str(supplier_org.id), price="abc", quantity="100",
+                    lead_time_days="20", comment="Сертификат ГОСТ")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "не число" in page and "Сертификат ГОСТ" in page
+    response = post(client, respond_url, organization_id=str(supplier_org.id), price="1 500", quantity="100",
+                    lead_time_days="20", comment="Сертификат ГОСТ")
+    assert response.status_code == 302
+    response_url = response.headers["Location"]
+    assert client.get(response_url).status_code == 200
+    response = post(client, respond_url, organization_id=str(supplier_org.id), price="1 400", quantity="100",
+                    lead_time_days="20", comment="Скидка")
+    assert response.status_code == 302
+
+    login(client, rival)
+    assert post(client, respond_url, organization_id=str(rival_org.id), price="1 450", quantity="100",
+                lead_time_days="10", comment="").status_code == 302
+    assert client.get(response_url).status_code == 404  # a competitor's response
+
+    login(client, world.buyer)
+    compare_url = f"/tenders/{world.tender.id}/lots/{world.lot.id}/responses"
+    page = client.get(compare_url).get_data(as_text=True)
+    assert page.index("Приморская бронза") < page.index("Амурская бронза")  # 1 400 before 1 450
+    assert "Приморский край" in page and "Присудить" not in page  # before the deadline
+
+    world.tender.submission_deadline = datetime.now(UTC) - timedelta(minutes=1)
+    db.session.commit()
+    page = client.get(compare_url).get_data(as_text=True)
+    assert "Присудить" in page
+    winner = services.organization_response(world.lot, supplier_org.id)
+    response = post(client, None, f"/tenders/{world.tender.id}/lots/{world.lot.id}/award",
+                    response_id=str(winner.id))
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(LotAward, world.lot.id).supplier_organization_id == supplier_org.id
+    assert db.session.get(services.Tender, world.tender.id).status == TenderStatus.AWARDED
+
+    login(client, supplier)
+    assert "Победитель" in client.get(f"/tenders/{world.tender.id}").get_data(as_text=True)
+    late = post(client, None, respond_url, organization_id=str(supplier_org.id), price="1", quantity="1",
+                lead_time_days="1")
+    assert late.status_code == 200 and "Приём предложений завершён" in late.get_data(as_text=True)
+    db.session.refresh(winner)
+    assert winner.price == 1400
+
+
+def test_response_after_deadline_is_refused(client, factories, db):
+    world = make_tender(factories)
+    supplier_org = factories.organization()
+    login(client, factories.user(organization=supplier_org))
+    respond_url = f"/tenders/{world.tender.id}/lots/{world.lot.id}/respond"
+    token = csrf_token(client)
+    world.tender.submission_deadline = datetime.now(UTC) - timedelta(seconds=1)
+    db.session.commit()
+    response = client.post(respond_url, data={"csrf_token": token, "organization_id": str(supplier_org.id),
+                                              "price": "1", "quantity": "1", "lead_time_days": "1"})
+    assert response.status_code == 200
+    assert "Приём предложений завершён" in response.get_data(as_text=True)
+    assert services.organization_response(world.lot, supplier_org.id) is None
+
+
+def test_buyer_cancels_with_reason(client, factories, db):
+    world = make_tender(factories)
+    login(client, world.buyer)
+    response = post(client, None, f"/tenders/{world.tender.id}/cancel",
+                    reason="Потребность отпала")
+    assert response.status_code == 302
+    db.session.refresh(world.tender)
+    assert world.tender.status == TenderStatus.CANCELLED
+
+
+def test_list_shows_open_tenders_and_hides_closed_ones(client, factories):
+    open_world = make_tender(factories)
+    open_world.tender.title = "Открытая закупка втулок"
+    invited = factories.organization()
+    closed_world = make_tender(factories, visibility="closed", invited=[invited])
+    closed_world.tender.title = "Секретная закупка"
+    login(client, None)
+    page = client.get("/tenders/").get_data(as_text=True)
+    assert "Открытая закупка втулок" in page and "Секретная закупка" not in page
+    login(client, factories.user(organization=invited))
+    assert "Секретная закупка" in client.get("/tenders/").get_data(as_text=True)
+
+
+# Authorization matrix ----------------------------------------------------------------------------
+
+@pytest.fixture
+def matrix(factories):
+    """A closed tender of a buyer in region 27 with an invited supplier's response, and every kind of visitor."""
+    invited_org = factories.organization(region="25")
+    world = make_tender(factories, visibility="closed", invited=[invited_org])
+    response = services.submit_response(world.lot, invited_org, price="10", quantity="100", lead_time_days="5")
+    users = {
+        "anonymous": None,
+        "buyer": world.buyer,
+        "invited": factories.user(organization=invited_org),
+        "stranger": factories.user(organization=factories.organization(region="27")),
+        "coordinator27": factories.user(role=UserRole.COORDINATOR, regions=["27"]),
+        "coordinator25": factories.user(role=UserRole.COORDINATOR, regions=["25"]),
+        "admin": factories.user(role=UserRole.ADMIN),
+    }
+    return world, response, users
+
+
+VISITORS = ("anonymous", "buyer", "invited", "stranger", "coordinator27", "coordinator25", "admin")
+GET_MATRIX = {
+    # url template: the status per visitor, in the order of VISITORS (302: to the login page, or a published
+    # tender's editing pages sending its managers back to the tender)
+    "/tenders/{t}": (404, 200, 200, 404, 404, 404, 200),
+    "/tenders/{t}/lots/{l}/responses": (302, 200, 404, 404, 404, 404, 200),
+    "/tenders/responses/{r}": (302, 200, 200, 404, 404, 404, 200),
+    "/tenders/{t}/lots/{l}/respond": (302, 404, 200, 404, 404, 404, 404),
+    "/tenders/{t}/edit": (302, 302, 404, 404, 404, 404, 302),
+    "/tenders/{t}/lots/new": (302, 302, 404, 404, 404, 404, 302),
+}
+
+
+@pytest.mark.parametrize("url", list(GET_MATRIX))
+def test_get_matrix_of_a_closed_tender(client, matrix, url):
+    world, response, users = matrix
+    target = url.format(t=world.tender.id, l=world.lot.id, r=response.id)
+    got = {}
+    for visitor in VISITORS:
+        login(client, users[visitor])
+        got[visitor] = client.get(target).status_code
+    assert got == dict(zip(VISITORS, GET_MATRIX[url], strict=True))
+
+
+POST_URLS = ["/tenders/{t}/publish", "/tenders/{t}/cancel", "/tenders/{t}/lots/{l}/award",
+             "/tenders/{t}/lots/{l}/no-award", "/tenders/{t}/lots/{l}/delete"]
+
+
+@pytest.mark.parametrize("url", POST_URLS)
+def test_state_changes_of_others_are_404(client, matrix, url, db):
+    world, response, users = matrix
+    target = url.format(t=world.tender.id, l=world.lot.id)
+    for visitor in ("invited", "stranger", "coordinator27", "coordinator25"):
+        login(client, users[visitor])
+        data = {"response_id": str(response.id), "reason": "x", "csrf_token": csrf_token(client)}
+        assert client.post(target, data=data).status_code == 404, visitor
+    db.session.refresh(world.tender)
+    assert world.tender.status == TenderStatus.PUBLISHED and len(world.tender.lots) == 1
+
+
+@pytest.mark.parametrize("url", ["/tenders/{t}/publish", "/tenders/{t}/lots/{l}/award"])
+def test_state_changes_need_login(client, matrix, url):
+    world, response, _users = matrix
+    target = url.format(t=world.tender.id, l=world.lot.id)
+    data = {"response_id": str(response.id), "csrf_token": csrf_token(client)}
+    assert client.post(target, data=data).status_code == 302
+
+
+@pytest.mark.parametrize("url", ["/tenders/999999", "/tenders/999999/lots/1/responses", "/tenders/responses/999999",
+                                 "/tenders/{t}/lots/999999/respond", "/tenders/{t}/lots/999999/responses"])
+def test_unknown_ids_are_404(client, matrix, url):
+    world, _response, users = matrix
+    login(client, users["admin"])
+    assert client.get(url.format(t=world.tender.id)).status_code == 404
+
+
+def test_lot_of_another_tender_is_404(client, factories, matrix):
+    world, _response, _users = matrix
+    other = make_tender(factories)
+    login(client, world.buyer)
+    assert client.get(f"/tenders/{world.tender.id}/lots/{other.lot.id}/responses").status_code == 404
+
+
+def test_draft_is_404_for_everyone_but_the_buyer(client, factories):
+    world = make_tender(factories, publish=False)
+    login(client, None)
+    assert client.get(f"/tenders/{world.tender.id}").status_code == 404
+    login(client, factories.user(organization=factories.organization()))
+    assert client.get(f"/tenders/{world.tender.id}").status_code == 404
+    login(client, world.buyer)
+    assert client.get(f"/tenders/{world.tender.id}").status_code == 200
+
+
+def test_open_tender_is_public(client, factories):
+    world = make_tender(factories)
+    login(client, None)
+    page = client.get(f"/tenders/{world.tender.id}")
+    assert page.status_code == 200 and world.lot.title in page.get_data(as_text=True)

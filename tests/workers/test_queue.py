@@ -1,0 +1,100 @@
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from marketplace.core.models import OutboxEvent
+from marketplace.listings.models import Listing, ListingStatus
+from workers.queue import enqueue, execute, get_spec, job, load_jobs
+
+calls: list[tuple] = []
+
+
+@job("tests.record", queue="default", timeout=30, retries=2, retry_intervals=(1, 2))
+def record_call(value, *, flag=False):
+    calls.append((value, flag))
+    return value * 2
+
+
+@job("tests.fail", retries=0)
+def always_fail():
+    raise RuntimeError("boom")
+
+
+def test_job_declares_its_queue_timeout_and_retries():
+    spec = get_spec("tests.record")
+    assert (spec.queue, spec.timeout, spec.retries, spec.retry_intervals) == ("default", 30, 2, (1, 2))
+    assert "listings.expire" in load_jobs()
+
+
+def test_inline_execution_without_redis(app, db):
+    calls.clear()
+    handle = record_call.enqueue(21, flag=True)
+    assert (handle.status, handle.result) == ("finished", 42)
+    assert calls == [(21, True)]
+
+
+def test_inline_failure_is_reported_not_raised(app, db):
+    handle = enqueue("tests.fail")
+    assert handle.status == "failed" and "boom" in handle.error
+
+
+def test_unknown_job_is_an_error(app, db):
+    with pytest.raises(LookupError):
+        enqueue("no.such.job")
+
+
+def test_expire_job_closes_past_listings_and_is_safe_to_repeat(app, db, factories):
+    past = factories.listing("product", ends_on=date.today() - timedelta(days=1)).id
+    future = factories.listing("product", ends_on=date.today() + timedelta(days=10)).id
+    assert execute("listings.expire", [], {}) == 1  # the job runs with a session of its own
+    assert execute("listings.expire", [], {}) == 0
+    assert db.session.get(Listing, past).status == ListingStatus.CLOSED
+    assert db.session.get(Listing, future).status == ListingStatus.ACTIVE
+    events = db.session.scalars(select(OutboxEvent).where(OutboxEvent.entity_id == past)).all()
+    assert [e.op for e in events] == ["upsert"]
+
+
+@pytest.mark.redis
+def test_rq_worker_runs_an_enqueued_job(app, db, redis_url):
+    import redis
+    from rq import Queue, SimpleWorker
+
+    calls.clear()
+    connection = redis.Redis.from_url(redis_url)
+    Queue("default", connection=connection).empty()
+    app.config["REDIS_URL"] = redis_url
+    try:
+        handle = record_call.enqueue(5)
+        assert handle.status == "queued" and handle.id
+        assert calls == []  # not run yet: it waits in Redis
+        worker = SimpleWorker([Queue("default", connection=connection)], connection=connection)
+        worker.work(burst=True)
+        from rq.job import Job
+
+        assert Job.fetch(handle.id, connection=connection).return_value() == 10
+        assert calls == [(5, False)]
+    finally:
+        app.config["REDIS_URL"] = None
+
+
+@pytest.mark.redis
+def test_enqueue_defers_when_redis_is_down(app, db, redis_url):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        handle = record_call.enqueue(1)
+    finally:
+        app.config["REDIS_URL"] = None
+    assert handle.status == "deferred" and handle.error
+
+
+@pytest.mark.redis
+def test_scheduler_registers_the_periodic_jobs(app, redis_url):
+    import redis
+
+    from workers.schedule import PERIODIC_JOBS, build_scheduler
+
+    scheduler = build_scheduler(redis.Redis.from_url(redis_url))
+    registered = {j.name for j in scheduler.get_jobs()}
+    assert registered == {p.job for p in PERIODIC_JOBS if p.job in load_jobs()}
+    assert "listings.expire" in registered
