@@ -98,9 +98,8 @@ def register(group: click.Group) -> None:
     from marketplace.demo.commands import demo_command
 
     group.add_command(demo_command)
-    from workers.commands import run_job_command, scheduler_command, worker_command
-
     from marketplace.indexing.commands import search_group
+    from workers.commands import run_job_command, scheduler_command, worker_command
 
     group.add_command(search_group)
     group.add_command(worker_command)

@@ -22,7 +22,8 @@ def reconcile() -> dict[str, int]:
     """Nightly: re-index what the check finds missing or stale and drop documents whose rows are gone."""
     from marketplace.core.audit import record_outbox
     from marketplace.extensions import db
-    from marketplace.indexing.services import check, drain_outbox as drain, get_backend
+    from marketplace.indexing.services import check, get_backend
+    from marketplace.indexing.services import drain_outbox as drain
 
     report = check()
     for listing_id in report.missing + report.stale:

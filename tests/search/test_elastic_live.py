@@ -8,7 +8,6 @@ from dataclasses import replace
 import pytest
 
 from search import Filters, Query, open_backend
-from tests.conftest import service_missing
 from tests.search.conftest import DIM, unit
 
 pytestmark = pytest.mark.elasticsearch
@@ -18,7 +17,9 @@ ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL") or ""
 @pytest.fixture
 def es(docs):
     if not ELASTICSEARCH_URL:
-        service_missing("ELASTICSEARCH_URL is not set: no Elasticsearch server to test against")
+        # Elasticsearch cannot run on every CI machine: unlike PostgreSQL and Redis, its absence is a skip even when
+        # COSMOS_REQUIRE_SERVICES=1. A server that is configured but does not answer still fails the run.
+        pytest.skip("ELASTICSEARCH_URL is not set: no Elasticsearch server to test against")
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     backend = open_backend(ELASTICSEARCH_URL, dim=DIM, index_prefix=prefix)
     backend.index(docs)
