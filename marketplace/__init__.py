@@ -33,6 +33,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from marketplace import web
 
     web.init_app(app)
+    from marketplace.indexing.views import bp as search_bp
+
+    app.register_blueprint(search_bp)  # the search page; the menu links it as "search.index"
     from marketplace.commands import register
 
     register(app.cli)

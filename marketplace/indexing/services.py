@@ -221,18 +221,40 @@ def pending_outbox() -> int:
 
 
 def reindex(progress: Progress | None = None, batch: int = 2000) -> int:
-    """Rebuild the index from the database: every listing is written again, stray documents are removed."""
+    """Rebuild the index from the database: every listing is written again, stray documents are removed.
+
+    Searches keep working throughout. Elasticsearch builds a new index and swaps the alias to it; the embedded
+    index rewrites every listing in place (an upsert by id) and then drops the documents whose rows are gone, so
+    it is never empty half-way. Outbox events written while the rebuild runs stay pending for the next drain:
+    only those that existed when it started are marked done.
+    """
     track = progress or _no_progress
     backend = get_backend()
+    last_event = db.session.scalar(select(func.max(OutboxEvent.id))) or 0
+    alias_swap = hasattr(backend, "reindex")
+    # What the index held before the ids were read: a document absent from the rows below is a stray then.
+    stray = set() if alias_swap else set(backend.ids())
     ids = list(db.session.scalars(select(Listing.id).order_by(Listing.id)))
-    backend.clear()
-    for start in track(range(0, len(ids), batch), "Индексация", max(1, (len(ids) + batch - 1) // batch)):
-        chunk = _load_listings(ids[start:start + batch])
-        backend.index(listing_documents(chunk))
-        db.session.expunge_all()
-    now = utcnow()
-    db.session.execute(OutboxEvent.__table__.update().where(OutboxEvent.processed_at.is_(None))
-                       .values(processed_at=now))
+    chunks = max(1, (len(ids) + batch - 1) // batch)
+
+    def documents() -> Iterable[Any]:
+        for start in track(range(0, len(ids), batch), "Индексация", chunks):
+            yield from listing_documents(_load_listings(ids[start:start + batch]))
+            db.session.expunge_all()
+
+    if alias_swap:  # Elasticsearch: a fresh index behind the alias
+        backend.reindex(documents())
+    else:
+        for start in track(range(0, len(ids), batch), "Индексация", chunks):
+            chunk = _load_listings(ids[start:start + batch])
+            backend.index(listing_documents(chunk))
+            stray.difference_update(listing.id for listing in chunk)
+            db.session.expunge_all()
+        if stray:
+            backend.delete(sorted(stray))
+    db.session.execute(OutboxEvent.__table__.update().where(OutboxEvent.processed_at.is_(None),
+                                                            OutboxEvent.id <= last_event)
+                       .values(processed_at=utcnow()))
     db.session.commit()
     return len(ids)
 
@@ -243,7 +265,7 @@ class CheckReport:
     index: int = 0
     missing: list[int] = field(default_factory=list)  # in the database, not in the index
     extra: list[int] = field(default_factory=list)  # in the index, not in the database
-    stale: list[int] = field(default_factory=list)  # indexed before the row's last change
+    stale: list[int] = field(default_factory=list)  # indexed before the row's last change, or torn
 
     @property
     def consistent(self) -> bool:
@@ -251,7 +273,11 @@ class CheckReport:
 
 
 def check() -> CheckReport:
-    """Compare the database with the index: ids on each side and the time each document was indexed for."""
+    """Compare the database with the index: ids on each side and the time each document was indexed for.
+
+    A document the index reports without a time is stale: the embedded backend says so for a write torn between
+    its word and vector commits, and every document the marketplace writes carries the row's ``updated_at``.
+    """
     backend = get_backend()
     db_rows = dict(db.session.execute(select(Listing.id, Listing.updated_at)).all())
     indexed = dict(backend.ids())
@@ -259,8 +285,10 @@ def check() -> CheckReport:
     report.missing = sorted(set(db_rows) - set(indexed))
     report.extra = sorted(set(indexed) - set(db_rows))
     for listing_id, updated_at in db_rows.items():
-        seen = indexed.get(listing_id)
-        if seen is not None and updated_at is not None and _as_naive(seen) < _as_naive(updated_at):
+        if listing_id not in indexed:
+            continue
+        seen = indexed[listing_id]
+        if seen is None or (updated_at is not None and _as_naive(seen) < _as_naive(updated_at)):
             report.stale.append(listing_id)
     report.stale.sort()
     return report
