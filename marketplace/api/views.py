@@ -8,6 +8,7 @@ from marketplace.api.blueprint import bp
 from marketplace.api.openapi import build_spec, json_response
 from marketplace.api.resources import (  # noqa: F401  (each module registers its routes on bp)
     account,
+    chains,
     communities,
     coordinator,
     listings,

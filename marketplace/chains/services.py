@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import selectinload
 
 from marketplace.chains.candidates import StageCandidates, find_candidates, region_places
@@ -40,6 +40,13 @@ POOL_SIZE = 30  # acceptable offers kept per stage for the coordinator's swap
 TEMPLATE_MATCH = 0.5  # cosine of a need's text and a template's item from which the template is suggested
 
 Report = Callable[[], None]
+
+
+class ChainStateError(ValidationFailed):
+    """The action is not possible in the current state (a decided chain, a request with an approved chain)."""
+
+    def __init__(self, message: str):
+        super().__init__([FieldError("status", message)])
 
 
 # Reference data the engine needs ------------------------------------------------------------------------------
@@ -105,12 +112,49 @@ def template_request_dict(name: str, *, quantity: Any, delivery_region: Any, dea
 
 
 def create_from_template(name: str, *, quantity: Any, delivery_region: Any, deadline_days: Any = None,
-                         unit_weight_kg: Any = None, item: str | None = None, user: Any = None,
+                         unit_weight_kg: Any = None, item: str | None = None, stages: Any = None, user: Any = None,
                          organization_id: int | None = None, need_id: int | None = None) -> ChainRequest:
-    """A pending chain request from a bundled route template (``engine.template_names()``)."""
+    """A pending chain request from a bundled route template (``engine.template_names()``); ``stages``, when
+    given, replace the template's route (as on the request form)."""
     data = template_request_dict(name, quantity=quantity, delivery_region=delivery_region,
                                  deadline_days=deadline_days, unit_weight_kg=unit_weight_kg, item=item)
+    if stages is not None:
+        data["stages"] = stages
     return create_request(data, user=user, organization_id=organization_id, need_id=need_id, template=name)
+
+
+TEMPLATE_FIELDS = ("quantity", "delivery_region", "deadline_days", "unit_weight_kg", "item", "stages")
+
+
+def create_from_json(data: Mapping[str, Any], *, user: Any = None,
+                     organization_id: int | None = None) -> ChainRequest:
+    """A pending request from the API's JSON: the engine's form (as for ``cosmos chains build FILE.json``), or
+    ``template`` with the buyer's part (``quantity``, ``delivery_region``; optionally ``deadline_days``,
+    ``unit_weight_kg``, ``item`` and ``stages`` replacing the template's route). A coordinator may only ask for
+    delivery to a region they coordinate. ``ValidationFailed`` names the field; nothing stays in the session."""
+    values = dict(data)
+    name = values.pop("template", None)
+    if name is None:
+        row = create_request(values, user=user, organization_id=organization_id)
+    else:
+        extra = sorted(set(values) - set(TEMPLATE_FIELDS))
+        if extra:
+            raise ValidationFailed([FieldError(key, "не задаётся вместе с шаблоном (template)") for key in extra])
+        row = create_from_template(name, user=user, organization_id=organization_id,
+                                   **{key: values.get(key) for key in TEMPLATE_FIELDS})
+    check_delivery_region(user, row.delivery_region)
+    return row
+
+
+def check_delivery_region(user: Any, region: Any) -> None:
+    """A coordinator requests chains only for delivery to a region they coordinate (admins and other users: any
+    region); ``ValidationFailed`` on ``delivery_region``."""
+    from marketplace.accounts.models import UserRole
+    from marketplace.core.permissions import is_admin
+
+    if getattr(user, "role", None) == UserRole.COORDINATOR and not is_admin(user) \
+            and region not in (getattr(user, "region_codes", None) or set()):
+        raise ValidationFailed([FieldError("delivery_region", "вы координируете другие регионы")])
 
 
 def template_choices() -> list[tuple[str, str]]:
@@ -168,6 +212,23 @@ def suggest_chain_for_need(need_id: int, *, template: str | None = None, user: A
                                 need_id=need.id)
 
 
+def can_rebuild(user: Any, row: ChainRequest) -> bool:
+    """The request's reviewers and its author may ask for a new build."""
+    return can_review(user, row) or (row.created_by_id is not None and getattr(user, "is_authenticated", False)
+                                     and getattr(user, "id", None) == row.created_by_id)
+
+
+def reset_for_rebuild(row: ChainRequest, *, user: Any = None) -> ChainRequest:
+    """Mark a request pending again before :func:`enqueue_build`; a request with an approved chain is not rebuilt
+    (:class:`ChainStateError`)."""
+    if any(c.status == ChainStatus.APPROVED for c in row.chains):
+        raise ChainStateError("цепочка по этому запросу уже утверждена")
+    row.status, row.progress, row.message = ChainRequestStatus.PENDING, 0.0, "Ожидает построения цепочки."
+    record_audit("chain_request.rebuild", "chain_request", row.id, {}, user_id=actor(user))
+    db.session.flush()
+    return row
+
+
 def enqueue_build(row: ChainRequest | int, *, alternatives: int = DEFAULT_ALTERNATIVES) -> Any:
     """Hand a committed request to the ``chains.build`` job (inline in the embedded mode); returns the handle."""
     from workers import queue
@@ -203,7 +264,7 @@ def build(request_id: int, *, alternatives: int = DEFAULT_ALTERNATIVES, report: 
     if row is None:
         raise LookupError(f"no chain request {request_id}")
     if any(c.status == ChainStatus.APPROVED for c in row.chains):
-        raise ValidationFailed([FieldError("status", "цепочка по этому запросу уже утверждена")])
+        raise ChainStateError("цепочка по этому запросу уже утверждена")
     report = report or db.session.flush
 
     def step(progress: float, message: str, status: ChainRequestStatus = ChainRequestStatus.BUILDING) -> None:
@@ -303,6 +364,25 @@ def alternatives_for(row: ChainRequest, chain: CooperationChain, stage_id: str) 
     return [c for c in pool if c["listing_id"] != current]
 
 
+def swap_options(row: ChainRequest, chain: CooperationChain) -> list[dict[str, Any]]:
+    """Per stage (in route order): its text, the offer now on it and the offers a coordinator may swap in, each
+    with its tier relative to the delivery region."""
+    from matching.geo import procurement_tier
+
+    request = engine_request(row)
+    countries = country_lists()
+    current = chain.result.get("candidates") or {}
+    out = []
+    for stage in request.stages:
+        options = []
+        for raw in alternatives_for(row, chain, stage.id):
+            candidate = engine.StageCandidate.from_dict(raw)
+            options.append({**raw, "tier": procurement_tier(candidate.place, request.delivery_region, countries).label})
+        out.append({"stage": stage.id, "text": stage.text,
+                    "current_listing_id": (current.get(stage.id) or {}).get("listing_id"), "alternatives": options})
+    return out
+
+
 # The coordinator's review ---------------------------------------------------------------------------------------
 
 def _event(chain: CooperationChain, kind: str, text: str, user: Any) -> ChainEvent:
@@ -313,7 +393,7 @@ def _event(chain: CooperationChain, kind: str, text: str, user: Any) -> ChainEve
 
 def _require_suggested(chain: CooperationChain) -> None:
     if chain.status != ChainStatus.SUGGESTED:
-        raise ValidationFailed([FieldError("status", "решение по этой цепочке уже принято")])
+        raise ChainStateError("решение по этой цепочке уже принято")
 
 
 def approve(chain: CooperationChain, *, user: Any, comment: str | None = None) -> list[int]:
@@ -471,6 +551,25 @@ def chain_or_404(chain_id: int, *, review: bool = False, user: Any = None) -> Co
     return chain
 
 
+def review_chains_query(user: Any, *, status: str | None = "suggested", region: str | None = None) -> Select[Any]:
+    """Chains of requests delivered to the regions ``user`` coordinates (all for admins; none for others), newest
+    request first, then by rank; ``status``: ``suggested`` (awaiting a decision), ``approved``, ``rejected`` or
+    None (all)."""
+    from marketplace.core.permissions import is_admin
+
+    stmt = (select(CooperationChain).join(ChainRequest, CooperationChain.request_id == ChainRequest.id)
+            .order_by(ChainRequest.id.desc(), CooperationChain.rank, CooperationChain.id))
+    if not is_admin(user):
+        codes = [code for code in sorted(getattr(user, "region_codes", set()) or ())
+                 if is_coordinator_for(user, code)]
+        stmt = stmt.where(ChainRequest.delivery_region.in_(codes) if codes else false())
+    if region:
+        stmt = stmt.where(ChainRequest.delivery_region == region)
+    if status:
+        stmt = stmt.where(CooperationChain.status == ChainStatus(status))
+    return stmt
+
+
 def review_queue(user: Any, *, status: str | None = "suggested", region: str | None = None) -> list[ChainRequest]:
     """Requests delivered to the regions ``user`` coordinates (all for admins), newest first; ``status``:
     ``suggested`` (a chain awaits a decision), ``approved``, ``infeasible``, ``building`` or None (all)."""
@@ -494,11 +593,15 @@ def review_queue(user: Any, *, status: str | None = "suggested", region: str | N
     return rows
 
 
-def my_requests(user: Any) -> list[ChainRequest]:
+def my_requests_query(user: Any) -> Select[Any]:
     """Requests of the user's organizations or written by the user, newest first."""
     orgs = organization_ids(user)
     conditions = [ChainRequest.created_by_id == getattr(user, "id", None)]
     if orgs:
         conditions.append(ChainRequest.organization_id.in_(orgs))
-    return list(db.session.scalars(select(ChainRequest).where(or_(*conditions))
-                                   .order_by(ChainRequest.id.desc()).limit(200)))
+    return select(ChainRequest).where(or_(*conditions)).order_by(ChainRequest.id.desc())
+
+
+def my_requests(user: Any) -> list[ChainRequest]:
+    """Requests of the user's organizations or written by the user, newest first (200 at most)."""
+    return list(db.session.scalars(my_requests_query(user).limit(200)))

@@ -18,7 +18,7 @@ from marketplace.chains import forms, services
 from marketplace.chains.diagram import chain_diagram, legend
 from marketplace.chains.models import ChainRequestStatus, ChainStatus
 from marketplace.core.permissions import current_organization, is_admin, roles_required
-from marketplace.core.validation import FieldError, ValidationFailed
+from marketplace.core.validation import ValidationFailed
 from marketplace.extensions import db
 from marketplace.geo.models import Region
 
@@ -81,9 +81,7 @@ def new() -> Page:
         values = request.form.to_dict()
         try:
             data, name = forms.request_data(values)
-            if (current_user.role == UserRole.COORDINATOR and not is_admin(current_user)
-                    and data["delivery_region"] not in current_user.region_codes):
-                raise ValidationFailed([FieldError("delivery_region", _("Вы координируете другие регионы."))])
+            services.check_delivery_region(current_user, data["delivery_region"])
             org = current_organization()
             row = services.create_request(data, user=current_user, organization_id=org.id if org else None,
                                           template=name)
@@ -127,12 +125,14 @@ def request_status(request_id: int) -> Any:
 @login_required
 def rebuild(request_id: int) -> Page:
     row = services.request_or_404(request_id)
-    if not (services.can_review(current_user, row) or row.created_by_id == current_user.id):
+    if not services.can_rebuild(current_user, row):
         return redirect(url_for("chains.request_detail", request_id=row.id))
-    if any(c.status == ChainStatus.APPROVED for c in row.chains):
+    try:
+        services.reset_for_rebuild(row, user=current_user)
+    except services.ChainStateError:
+        db.session.rollback()
         flash(_("Цепочка по этому запросу уже утверждена."), "warning")
     else:
-        row.status, row.progress, row.message = ChainRequestStatus.PENDING, 0.0, _("Ожидает построения цепочки.")
         db.session.commit()
         services.enqueue_build(row.id)
     return redirect(url_for("chains.request_detail", request_id=row.id))
