@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import ROLES, World
+from tests.chains.conftest import index, offers  # noqa: F401  (fixtures for the chain cases)
 
 Path = Callable[[World], str]
 
@@ -22,7 +23,7 @@ class Case:
     method: str
     path: Path
     expected: dict[str, int]  # role → status
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] | Callable[[World], dict[str, Any]] | None = None
 
 
 def statuses(anonymous: int, member_a: int, member_b: int, buyer: int, coordinator_27: int, coordinator_25: int,
@@ -187,3 +188,71 @@ def test_other_organizations_ids_in_bodies_are_refused(client, world, as_role):
                           json={"kind": "capability", "title": "Чужая", "okved2": ["25.62"], "status": "draft",
                                 "organization_id": 2_000_000_000})
     assert missing.status_code == 403  # the same answer: nothing learned about which ids exist
+
+
+# Cooperation chains: the buyer (region 27) asked for a pump unit delivered to 27 and the builder suggested chains.
+# Their reviewers are coordinator_27 and admins; the buyer sees them but may not decide (403); A, B and
+# coordinator_25 may not see them (404).
+def chain_path(suffix: str = "") -> Path:
+    return lambda w: f"/api/v1/chains/{w.extra['chain'].id}{suffix}"
+
+
+def swap_body(w: World) -> dict[str, Any]:
+    from marketplace.chains import services
+
+    row, chain = w.extra["request"], w.extra["chain"]
+    option = services.alternatives_for(row, chain, "housing_machining")[0]
+    return {"stage": "housing_machining", "listing_id": int(option["listing_id"])}
+
+
+CHAIN_CASES = [
+    Case("chain templates", "GET", lambda w: "/api/v1/chain-templates", statuses(200, 200, 200, 200, 200, 200, 200)),
+    Case("my chain requests", "GET", lambda w: "/api/v1/chain-requests",
+         statuses(401, 200, 200, 200, 200, 200, 200)),
+    Case("request a chain for 27", "POST", lambda w: "/api/v1/chain-requests",
+         statuses(401, 202, 202, 202, 202, 422, 202), {"template": "pump_unit", "quantity": 2, "delivery_region": "27"}),
+    Case("the buyer's chain request", "GET", lambda w: f"/api/v1/chain-requests/{w.extra['request'].id}",
+         statuses(404, 404, 404, 200, 200, 404, 200)),
+    Case("rebuild the buyer's chain request", "POST",
+         lambda w: f"/api/v1/chain-requests/{w.extra['request'].id}/rebuild",
+         statuses(401, 404, 404, 202, 202, 404, 202)),
+    Case("a chain of the buyer's request", "GET", chain_path(), statuses(404, 404, 404, 200, 200, 404, 200)),
+    Case("alternatives for the chain's stages", "GET", chain_path("/alternatives"),
+         statuses(404, 404, 404, 403, 200, 404, 200)),
+    Case("approve the chain", "POST", chain_path("/approve"), statuses(401, 404, 404, 403, 200, 404, 200), {}),
+    Case("reject the chain", "POST", chain_path("/reject"), statuses(401, 404, 404, 403, 200, 404, 200),
+         {"reason": "дорого"}),
+    Case("swap a supplier of the chain", "POST", chain_path("/swap"), statuses(401, 404, 404, 403, 200, 404, 200),
+         swap_body),
+    Case("comment on the chain", "POST", chain_path("/comments"), statuses(401, 404, 404, 403, 201, 404, 201),
+         {"text": "Проверить сроки литья"}),
+    Case("the coordinator's chain queue", "GET", lambda w: "/api/v1/coordinator/chains",
+         statuses(401, 403, 403, 403, 200, 200, 200)),
+]
+CHAIN_PARAMS = [pytest.param(case, role, id=f"{case.name}-{role}") for case in CHAIN_CASES for role in ROLES]
+
+
+@pytest.fixture
+def chain_world(db, world, factories, offers):  # noqa: F811  (offers: the imported fixture)
+    from marketplace.chains import services
+    from tests.chains.scenario import pump_request, seed_pump_unit
+
+    seed_pump_unit(offers, factories)
+    row = services.create_request(pump_request(), user=world.users["buyer"], organization_id=world.buyer_org.id)
+    services.build(row.id, alternatives=1)
+    db.session.commit()
+    world.extra.update(request=row, chain=row.chains[0])
+    return world
+
+
+@pytest.mark.parametrize(("case", "role"), CHAIN_PARAMS)
+def test_chain_authorization_matrix(client, chain_world, as_role, case: Case, role: str):
+    body = case.body(chain_world) if callable(case.body) else case.body
+    kwargs: dict[str, Any] = {"headers": as_role(role)}
+    if body is not None:
+        kwargs["json"] = body
+    response = client.open(case.path(chain_world), method=case.method, **kwargs)
+    expected = case.expected[role]
+    assert response.status_code == expected, response.get_data(as_text=True)
+    if expected >= 400:
+        assert response.mimetype == "application/problem+json"
