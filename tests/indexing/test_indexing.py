@@ -8,35 +8,19 @@ from marketplace.indexing import services
 from search import Query
 
 
-@pytest.fixture
-def index(app, db, tmp_path):
-    """A fresh embedded index for the test; the encoder is fitted once per run and kept."""
-    app.config["SEARCH_URL"] = f"embedded://{tmp_path / 'search'}"
-    services.close_search(keep_encoder=True)
-    yield services.get_backend()
-    services.close_search(keep_encoder=True)
-
-
-def add_listing(db, factories, **fields):
-    listing = factories.listing(**fields)
-    record_outbox("listing", listing.id, "upsert")
-    db.session.commit()
-    return listing.id
-
-
-def test_outbox_drains_into_the_index_and_russian_inflection_finds_it(app, db, factories, index):
+def test_outbox_drains_into_the_index_and_russian_inflection_finds_it(app, db, factories, index, add_listing):
     org = factories.organization(region="27")
-    turning = add_listing(db, factories, kind="capability", organization=org, title="Токарные работы по металлу",
+    turning = add_listing(kind="capability", organization=org, title="Токарные работы по металлу",
                           okved2=["25.62"])
-    add_listing(db, factories, kind="product", organization=org, title="Доски обрезные хвойные", okpd2=["16.10.10"])
+    add_listing(kind="product", organization=org, title="Доски обрезные хвойные", okpd2=["16.10.10"])
     report = services.drain_outbox()
     assert report.indexed == 2 and services.pending_outbox() == 0
     hits = index.search(Query(text="токарная обработка", k=5)).hits
     assert hits and hits[0].id == turning
 
 
-def test_update_and_delete_reach_the_index(app, db, factories, index):
-    listing_id = add_listing(db, factories, kind="product", title="Втулки бронзовые", okpd2=["25.99.29"])
+def test_update_and_delete_reach_the_index(app, db, factories, index, add_listing):
+    listing_id = add_listing(kind="product", title="Втулки бронзовые", okpd2=["25.99.29"])
     services.drain_outbox()
     listing = db.session.get(services.Listing, listing_id)
     listing.title = "Подшипники скольжения"
@@ -52,8 +36,8 @@ def test_update_and_delete_reach_the_index(app, db, factories, index):
     assert index.count() == 0
 
 
-def test_drain_is_safe_to_repeat(app, db, factories, index):
-    listing_id = add_listing(db, factories, kind="product", title="Поковки стальные", okpd2=["25.50.11"])
+def test_drain_is_safe_to_repeat(app, db, factories, index, add_listing):
+    listing_id = add_listing(kind="product", title="Поковки стальные", okpd2=["25.50.11"])
     record_outbox("listing", listing_id, "upsert")
     db.session.commit()
     first = services.drain_outbox()
@@ -62,13 +46,13 @@ def test_drain_is_safe_to_repeat(app, db, factories, index):
     assert index.count() == 1
 
 
-def test_check_reports_differences_and_reindex_clears_them(app, db, factories, index):
-    a = add_listing(db, factories, kind="product", title="Отливки чугунные", okpd2=["24.51.20"])
-    b = add_listing(db, factories, kind="product", title="Отливки стальные", okpd2=["24.52.20"])
+def test_check_reports_differences_and_reindex_clears_them(app, db, factories, index, add_listing):
+    a = add_listing(kind="product", title="Отливки чугунные", okpd2=["24.51.20"])
+    b = add_listing(kind="product", title="Отливки стальные", okpd2=["24.52.20"])
     services.drain_outbox()
     assert services.check().consistent
     index.delete([a])  # the index lost a document
-    c = add_listing(db, factories, kind="product", title="Отливки алюминиевые", okpd2=["24.53.10"])  # not drained
+    c = add_listing(kind="product", title="Отливки алюминиевые", okpd2=["24.53.10"])  # not drained
     report = services.check()
     assert report.missing == sorted([a, c]) and not report.extra
     assert services.reindex() >= 3
@@ -77,8 +61,8 @@ def test_check_reports_differences_and_reindex_clears_them(app, db, factories, i
     assert b in dict(index.ids())
 
 
-def test_search_cli_check_and_reindex(app, db, factories, index, runner):
-    add_listing(db, factories, kind="product", title="Фланцы стальные", okpd2=["25.99.29"])
+def test_search_cli_check_and_reindex(app, db, factories, index, runner, add_listing):
+    add_listing(kind="product", title="Фланцы стальные", okpd2=["25.99.29"])
     result = runner.invoke(args=["search", "check"])
     assert result.exit_code == 1 and "Нет в индексе: 1" in result.output
     assert runner.invoke(args=["search", "reindex"]).exit_code == 0
@@ -87,7 +71,7 @@ def test_search_cli_check_and_reindex(app, db, factories, index, runner):
 
 
 @pytest.mark.redis
-def test_outbox_keeps_the_work_while_redis_is_down(app, db, factories, index, redis_url):
+def test_outbox_keeps_the_work_while_redis_is_down(app, db, factories, index, redis_url, add_listing):
     import redis
     from rq import Queue, SimpleWorker
 
@@ -95,7 +79,7 @@ def test_outbox_keeps_the_work_while_redis_is_down(app, db, factories, index, re
 
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # Redis is down: nothing listens on this port
     try:
-        listing_id = add_listing(db, factories, kind="product", title="Редукторы червячные", okpd2=["28.15.2"])
+        listing_id = add_listing(kind="product", title="Редукторы червячные", okpd2=["28.15.2"])
         handle = schedule_drain()
         assert handle.status == "deferred"
         # the web keeps working: the change is committed and its outbox row waits
@@ -112,3 +96,104 @@ def test_outbox_keeps_the_work_while_redis_is_down(app, db, factories, index, re
     assert services.pending_outbox() == 0
     assert [h.id for h in index.search(Query(text="редуктор", k=3)).hits] == [listing_id]
     assert db.session.scalar(select(OutboxEvent.processed_at).where(OutboxEvent.entity_id == listing_id))
+
+
+def test_a_write_torn_between_words_and_vectors_is_found_by_check_and_fixed_by_reconcile(
+        app, db, index, add_listing, monkeypatch):
+    listing_id = add_listing(kind="product", title="Валы шлицевые", okpd2=["28.15.2"])
+
+    def crash(*_args, **_kwargs):  # the process dies after the word commit, before the vector commit
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(index._vectors, "write", crash)
+        with pytest.raises(OSError):
+            services.drain_outbox()
+    assert [h.id for h in index.search(Query(text="валы", k=3)).hits] == [listing_id]  # the words landed
+    event = db.session.scalar(select(OutboxEvent).where(OutboxEvent.entity_id == listing_id))
+    assert event.processed_at is None and event.attempts == 1 and "disk full" in event.last_error
+    report = services.check()
+    assert report.stale == [listing_id] and not report.consistent
+
+    from workers.queue import execute
+
+    assert execute("search.reconcile", [], {})["stale"] == 1
+    assert services.check().consistent and services.pending_outbox() == 0
+    assert index.get(listing_id).vector is not None
+
+
+def test_reindex_removes_strays_and_never_leaves_the_index_empty(app, db, index, add_listing):
+    from search import Document
+
+    kept = add_listing(kind="product", title="Шестерни цилиндрические", okpd2=["28.15.2"])
+    services.drain_outbox()
+    index.index([Document(id=10**9, side="offer", kind="product", title="Осталось от удалённой строки")])
+    seen: list[tuple[str, int, int]] = []
+
+    def progress(items, label, length):
+        for item in items:
+            seen.append((label, length, index.count()))  # what searches see while the rebuild runs
+            yield item
+
+    assert services.reindex(progress=progress, batch=1) == services.check().database
+    assert seen and all(label == "Индексация" and length >= 1 for label, length, _ in seen)
+    assert seen[0][2] >= 2  # the old documents stay searchable until they are rewritten
+    assert 10**9 not in dict(index.ids()) and kept in dict(index.ids())
+    assert services.check().consistent
+
+
+def test_events_written_during_a_reindex_stay_pending(app, db, factories, index, add_listing):
+    first = add_listing(kind="product", title="Муфты зубчатые", okpd2=["28.15.2"])
+    late: list[int] = []
+
+    def progress(items, label, length):
+        for item in items:
+            if not late:  # a user edits a listing while the rebuild runs
+                listing = db.session.get(services.Listing, first)
+                listing.title = "Муфты зубчатые МЗ-4"
+                record_outbox("listing", first, "upsert")
+                db.session.flush()
+                late.append(first)
+            yield item
+
+    services.reindex(progress=progress)
+    assert services.pending_outbox() == 1  # the edit's event waits for the next drain
+    services.drain_outbox()
+    assert services.pending_outbox() == 0
+    assert [h.id for h in index.search(Query(text="МЗ-4", k=3)).hits] == [first]
+
+
+def test_reindex_on_elasticsearch_swaps_the_alias_instead_of_clearing(app, db, add_listing):
+    a = add_listing(kind="product", title="Насосы центробежные", okpd2=["28.13.14"])
+    b = add_listing(kind="capability", title="Ремонт насосов", okved2=["33.12"])
+
+    class AliasBackend:
+        """Stands in for ElasticsearchBackend: it has ``reindex``, and must not be cleared or written to."""
+
+        def __init__(self):
+            self.rebuilt: list = []
+
+        def reindex(self, docs):
+            self.rebuilt = list(docs)
+            return "cosmos-listings-2"
+
+        def clear(self):
+            raise AssertionError("a reindex must not empty the live index")
+
+        def index(self, docs):
+            raise AssertionError("the documents go to the new index")
+
+        def close(self):
+            pass
+
+    fake = AliasBackend()
+    services.close_search(keep_encoder=True)
+    app.extensions["cosmos.search"] = fake
+    try:
+        count = services.reindex(batch=1)
+    finally:
+        app.extensions.pop("cosmos.search", None)
+    ids = {doc.id for doc in fake.rebuilt}
+    assert {a, b} <= ids and len(ids) == count == len(fake.rebuilt)
+    assert all(doc.vector is not None for doc in fake.rebuilt)
+    assert services.pending_outbox() == 0
