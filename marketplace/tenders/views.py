@@ -2,9 +2,11 @@
 awarding. Views own the transaction; the rules live in ``services`` and ``access``."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -34,7 +36,7 @@ from marketplace.tenders.models import Tender, TenderResponse, TenderStatus, Ten
 
 bp = Blueprint("tenders", __name__, url_prefix="/tenders")
 
-Page = str | WerkzeugResponse
+Page = str | tuple[str, int] | WerkzeugResponse
 
 
 def _commit() -> None:
@@ -53,6 +55,11 @@ def _my_organizations() -> list[Organization]:
 def _flash_rest(messages: list[str]) -> None:
     for message in messages:
         flash(message, "danger")
+
+
+def _form_page(template: str, **context: Any) -> tuple[str, int]:
+    """A form page: 200 when asked for, 422 when it comes back with the user's input and the errors."""
+    return render_template(template, **context), 422 if request.method == "POST" else 200
 
 
 def _csrf_failed(form: Any) -> None:
@@ -112,7 +119,7 @@ def show(tender_id: int) -> Page:
                            my_responses=my_responses, counts=counts, awards=awards,
                            accepting=services.accepting_responses(tender), statuses=services.STATUS_TITLES_RU,
                            summary=services.tender_summary(tender) if manage else None,
-                           action_form=ActionForm(), cancel_form=ReasonForm(), decimal_text=decimal_text)
+                           action_form=ActionForm(), cancel_form=ReasonForm())
 
 
 # The buyer's draft -------------------------------------------------------------------------------
@@ -178,7 +185,7 @@ def new() -> Page:
             return redirect(url_for("tenders.show", tender_id=tender.id))
     else:
         _csrf_failed(form)
-    return render_template("tenders/form.html", form=form, tender=None)
+    return _form_page("tenders/form.html", form=form, tender=None)
 
 
 @bp.route("/<int:tender_id>/edit", methods=["GET", "POST"])
@@ -205,7 +212,7 @@ def edit(tender_id: int) -> Page:
             return redirect(url_for("tenders.show", tender_id=tender.id))
     else:
         _csrf_failed(form)
-    return render_template("tenders/form.html", form=form, tender=tender)
+    return _form_page("tenders/form.html", form=form, tender=tender)
 
 
 def _lot_form_choices(form: LotForm) -> None:
@@ -240,7 +247,7 @@ def new_lot(tender_id: int) -> Page:
             return redirect(url_for("tenders.show", tender_id=tender.id))
     else:
         _csrf_failed(form)
-    return render_template("tenders/lot_form.html", form=form, tender=tender, lot=None)
+    return _form_page("tenders/lot_form.html", form=form, tender=tender, lot=None)
 
 
 @bp.route("/<int:tender_id>/lots/<int:lot_id>/edit", methods=["GET", "POST"])
@@ -269,7 +276,7 @@ def edit_lot(tender_id: int, lot_id: int) -> Page:
             return redirect(url_for("tenders.show", tender_id=tender.id))
     else:
         _csrf_failed(form)
-    return render_template("tenders/lot_form.html", form=form, tender=tender, lot=lot)
+    return _form_page("tenders/lot_form.html", form=form, tender=tender, lot=lot)
 
 
 @bp.post("/<int:tender_id>/lots/<int:lot_id>/delete")
@@ -353,8 +360,8 @@ def respond(tender_id: int, lot_id: int) -> Page:
             return redirect(url_for("tenders.response", response_id=response.id))
     else:
         _csrf_failed(form)
-    return render_template("tenders/respond.html", form=form, tender=tender, lot=lot, existing=existing,
-                           accepting=services.accepting_responses(tender), decimal_text=decimal_text)
+    return _form_page("tenders/respond.html", form=form, tender=tender, lot=lot, existing=existing,
+                           accepting=services.accepting_responses(tender))
 
 
 @bp.get("/responses/<int:response_id>")
@@ -364,8 +371,7 @@ def response(response_id: int) -> Page:
     tender = item.lot.tender
     return render_template("tenders/response.html", response=item, tender=tender, lot=item.lot,
                            editable=services.accepting_responses(tender)
-                           and item.organization_id in organization_ids(current_user),
-                           decimal_text=decimal_text)
+                           and item.organization_id in organization_ids(current_user))
 
 
 @bp.get("/responses")
@@ -374,7 +380,7 @@ def my_responses() -> Page:
     ids = organization_ids(current_user)
     responses = list(db.session.scalars(select(TenderResponse).where(TenderResponse.organization_id.in_(ids))
                                         .order_by(TenderResponse.created_at.desc()))) if ids else []
-    return render_template("tenders/my_responses.html", responses=responses, decimal_text=decimal_text)
+    return render_template("tenders/my_responses.html", responses=responses)
 
 
 # Comparing and awarding --------------------------------------------------------------------------
@@ -387,8 +393,7 @@ def compare(tender_id: int, lot_id: int) -> Page:
     _refresh_deadline(tender)
     return render_template("tenders/compare.html", tender=tender, lot=lot, responses=services.lot_responses(lot),
                            award=services.lot_award(lot), award_form=AwardForm(), reason_form=ReasonForm(),
-                           can_award=tender.status == TenderStatus.CLOSED and services.lot_award(lot) is None,
-                           decimal_text=decimal_text)
+                           can_award=tender.status == TenderStatus.CLOSED and services.lot_award(lot) is None)
 
 
 @bp.post("/<int:tender_id>/lots/<int:lot_id>/award")
@@ -415,6 +420,24 @@ def no_award(tender_id: int, lot_id: int) -> Page:
     _act(tender, form, lambda: services.close_lot_without_award(lot, reason=raw(form, "reason"), user=current_user),
          _("Лот № %(n)s закрыт без присуждения.", n=lot.lot_number))
     return redirect(url_for("tenders.compare", tender_id=tender.id, lot_id=lot.id))
+
+
+def money_text(value: Decimal | None) -> str:
+    """Roubles as the reader's locale writes them: "1 850,50", or "222 060" when there are no kopecks."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    return format_decimal(value, format="#,##0" if value == value.to_integral_value() else "#,##0.00")
+
+
+def number_text(value: Decimal | None) -> str:
+    """A quantity as the reader's locale writes it: "1 200", "2,5" (form fields keep ``decimal_text``)."""
+    return "—" if value is None else format_decimal(Decimal(value), format="#,##0.###")
+
+
+@bp.context_processor
+def _number_formats() -> dict[str, Any]:
+    return {"money": money_text, "number": number_text}
 
 
 @bp.app_template_filter("tender_visibility")

@@ -129,20 +129,54 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 
 @pytest.fixture
-def browser_page(chromium: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+def browser(chromium: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """One Chromium for the test; its screenshots go to ``test-artifacts/browser/<test name>/``."""
     from playwright.sync_api import sync_playwright
 
     shots = ARTIFACTS / request.node.name
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        instance = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        instance.shots = shots  # type: ignore[attr-defined]
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """``new_page()`` → a page in a fresh browser context (its own cookies: one per user of a multi-user flow).
+    When the test fails, each page's last state is kept as ``failed-<n>.png``."""
+    contexts: list[Any] = []
+
+    def open_page() -> Any:
         context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
+        contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
-        page.shots = shots  # type: ignore[attr-defined]
-        try:
-            yield page
-        finally:
+        page.shots = browser.shots  # type: ignore[attr-defined]
+        return page
+
+    try:
+        yield open_page
+    finally:
+        report = getattr(request.node, "rep_call", None)
+        for n, context in enumerate(contexts, start=1):
+            if report is not None and report.failed:  # what each user saw when the test failed
+                for page in context.pages:
+                    page.screenshot(path=str(browser.shots / f"failed-{n}.png"), full_page=True)
             context.close()
-            browser.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def browser_page(new_page: Any) -> Any:
+    return new_page()

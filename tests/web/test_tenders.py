@@ -20,7 +20,7 @@ def test_buyer_creates_tender_errors_show_next_to_fields_and_input_is_kept(clien
     login(client, buyer)
     response = post(client, "/tenders/new", title="", description="Моё описание", visibility="open",
                     submission_deadline="не дата", organization_id=str(org.id), community_id="")
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Моё описание" in page  # the input is kept
     assert re.search(r'name="title"[^>]*is-invalid|is-invalid[^>]*name="title"', page)
@@ -31,7 +31,7 @@ def test_post_without_csrf_token_changes_nothing(client, factories, db):
     org = factories.organization(region="27")
     login(client, factories.user(role=UserRole.BUYER, organization=org))
     response = client.post("/tenders/new", data={"title": "Без токена", "organization_id": str(org.id)})
-    assert response.status_code in (200, 400)
+    assert response.status_code == 400
     from sqlalchemy import select
 
     from marketplace.tenders.models import Tender
@@ -52,7 +52,7 @@ def test_buyer_flow_create_lot_publish(client, factories, db):
     lot_url = f"/tenders/{tender_id}/lots/new"
     response = post(client, lot_url, title="Подшипник 6205", okpd2="99.99", quantity="1 000", unit="шт",
                     region="27", town="", delivery_deadline="2030-01-01", budget="", description="")
-    assert response.status_code == 200 and "неизвестный код OKPD2" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "неизвестный код OKPD2" in response.get_data(as_text=True)
     assert "1 000" in response.get_data(as_text=True)  # the quantity as typed
     response = post(client, lot_url, title="Подшипник 6205", okpd2="28.15.10", quantity="1 000", unit="шт",
                     region="27", town="Хабаровск", delivery_deadline="2030-01-01", budget="50000", description="")
@@ -86,7 +86,7 @@ def test_supplier_responds_edits_and_buyer_awards(client, factories, db):
     login(client, supplier)
     response = post(client, respond_url, organization_id=str(supplier_org.id), price="abc", quantity="100",
                     lead_time_days="20", comment="Сертификат ГОСТ")
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "не число" in page and "Сертификат ГОСТ" in page
     response = post(client, respond_url, organization_id=str(supplier_org.id), price="1 500", quantity="100",
@@ -125,9 +125,41 @@ def test_supplier_responds_edits_and_buyer_awards(client, factories, db):
     assert "Победитель" in client.get(f"/tenders/{world.tender.id}").get_data(as_text=True)
     late = post(client, None, respond_url, organization_id=str(supplier_org.id), price="1", quantity="1",
                 lead_time_days="1")
-    assert late.status_code == 200 and "Приём предложений завершён" in late.get_data(as_text=True)
+    assert late.status_code == 422 and "Приём предложений завершён" in late.get_data(as_text=True)
     db.session.refresh(winner)
     assert winner.price == 1400
+
+
+def test_amounts_are_written_the_readers_way_and_awarding_asks_first(client, factories, db):
+    world = make_tender(factories)
+    supplier_org = factories.organization(region="25", name="ООО «Приморская бронза»")
+    services.submit_response(world.lot, supplier_org, price="1 850,5", quantity="100", lead_time_days="21")
+    services.close_tender(world.tender, now=datetime.now(UTC) + timedelta(days=30))
+    login(client, world.buyer)
+    compare_url = f"/tenders/{world.tender.id}/lots/{world.lot.id}/responses"
+
+    page = client.get(compare_url).get_data(as_text=True)
+    cells = re.findall(r'<td class="text-end">([^<]*)</td>', page)
+    assert cells == ["1\u00a0850,50", "100", "185\u00a0050", "21"]  # price, quantity, total, lead time
+    assert "бюджет 250\u00a0000 ₽" in page
+    assert 'data-confirm="Присудить лот № 1: ООО «Приморская бронза»? Решение окончательное."' in page
+    english = client.get(compare_url + "?lang=en").get_data(as_text=True)
+    assert re.findall(r'<td class="text-end">([^<]*)</td>', english)[:3] == ["1,850.50", "100", "185,050"]
+
+
+def test_negative_price_is_refused_next_to_the_field_and_the_comment_is_kept(client, factories, db):
+    world = make_tender(factories)
+    supplier_org = factories.organization(region="25")
+    login(client, factories.user(organization=supplier_org))
+    response = post(client, f"/tenders/{world.tender.id}/lots/{world.lot.id}/respond",
+                    organization_id=str(supplier_org.id), price="-5", quantity="100", lead_time_days="-1",
+                    comment="Отгрузка партиями")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(r'is-invalid[^>]*name="price"[^>]*value="-5"', page)
+    assert page.count("не может быть отрицательным") == 2  # price and lead time, each under its field
+    assert "Отгрузка партиями</textarea>" in page
+    assert services.organization_response(world.lot, supplier_org.id) is None
 
 
 def test_response_after_deadline_is_refused(client, factories, db):
@@ -140,7 +172,7 @@ def test_response_after_deadline_is_refused(client, factories, db):
     db.session.commit()
     response = client.post(respond_url, data={"csrf_token": token, "organization_id": str(supplier_org.id),
                                               "price": "1", "quantity": "1", "lead_time_days": "1"})
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Приём предложений завершён" in response.get_data(as_text=True)
     assert services.organization_response(world.lot, supplier_org.id) is None
 
