@@ -107,4 +107,9 @@ def register(group: click.Group) -> None:
     group.add_command(run_job_command)
     group.add_command(__import__("marketplace.analytics.commands", fromlist=["analytics_group"]).analytics_group)
     group.add_command(__import__("marketplace.chains.commands", fromlist=["chains_group"]).chains_group)
+    from marketplace.matches.commands import classify_command, eval_group, match_command
+
+    group.add_command(classify_command)
+    group.add_command(match_command)
+    group.add_command(eval_group)
 

@@ -20,14 +20,14 @@ from marketplace.listings.models import (
     SurplusStock,
     TenderLot,
 )
-from marketplace.matches.models import Match, MatchStatus
+from marketplace.matches.models import Match, MatchRun, MatchStatus
 from marketplace.notifications.models import Notification
 from marketplace.organizations.models import Organization, OrganizationKind
 from marketplace.tenders.models import Tender, TenderStatus, TenderVisibility
 
 __all__ = [
     "AnalyticsSnapshot", "ChainEvent", "ChainRequest", "ChainRequestStatus", "ChainStatus", "CooperationChain",
-    "KpiTarget", "Match", "MatchStatus", "Notification",
+    "KpiTarget", "Match", "MatchRun", "MatchStatus", "Notification",
     "AuditLog", "Capability", "ClassifierCode", "Country", "EquipmentRental", "FederalDistrict", "LISTING_CLASSES",
     "Listing", "ListingCode", "ListingKind", "ListingStatus", "Membership", "MembershipRole", "MissingOperation",
     "Organization", "OrganizationKind", "OutboxEvent", "Product", "PurchaseRequest", "Region", "Scheme", "Side",

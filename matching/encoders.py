@@ -67,6 +67,7 @@ class BuiltinEncoder(Encoder):
         x = self._sparse(corpus)
         k = max(1, min(self.n_components, x.shape[0] - 1, x.shape[1] - 1))
         self.svd_ = TruncatedSVD(n_components=k, random_state=self.random_state).fit(x)
+        self.n_documents_ = len(corpus)  # what a refit compares the grown corpus with
         return self
 
     def _sparse(self, texts: Sequence[str]):

@@ -9,9 +9,9 @@ capacity or stock, deadline vs lead time, certifications), placed in a procureme
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -80,6 +80,12 @@ class OfferSpec(ListingSpec):
     side: str = "offer"
     kind: str = "capability"
     title: str = ""
+
+
+class CodeSuggester(Protocol):
+    """What the matcher needs of a classifier (``matching.classify.CodeClassifier``): ranked codes for a text."""
+
+    def predict(self, text: str, top: int = 10) -> Sequence[Any]: ...
 
 
 class ListingLookup(Protocol):
@@ -155,6 +161,7 @@ class MatchResult:
     active_tier: ProcurementTier | None
     chain_suggested: bool
     candidates_considered: int = 0
+    inferred_codes: tuple[str, ...] = ()  # ОКПД2 codes the classifier read from a listing that named none
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,9 @@ class ScoringWeights:
     codes: float = 0.3
     distance: float = 0.1
     distance_scale_km: float = 1000.0
+    # When both sides carry codes and they share not even the ОКПД2/ОКВЭД2 class, the pair is relevant only if the
+    # texts are this similar: a hemp harvester next door is no answer to a need for turning.
+    relevance_semantic: float = 0.65
 
 
 def code_agreement(a: Sequence[str], b: Sequence[str]) -> float:
@@ -215,7 +225,11 @@ class Matcher:
 
     def __init__(self, encoder: Encoder, backend: SearchBackend, policy: ProcurementPolicy | None = None,
                  lookup: ListingLookup | None = None, *, weights: ScoringWeights | None = None,
-                 countries: CountryLists | None = None, candidates: int = 200, today: date | None = None):
+                 countries: CountryLists | None = None, candidates: int = 200, today: date | None = None,
+                 classifier: CodeSuggester | None = None, infer_top: int = 3, inferred_discount: float = 0.8):
+        self.classifier = classifier
+        self.infer_top = infer_top
+        self.inferred_discount = inferred_discount
         self.encoder = encoder
         self.backend = backend
         self.policy = policy or ProcurementPolicy()
@@ -254,7 +268,16 @@ class Matcher:
                     found.setdefault(hit.id, hit.vector_score)
         return found
 
+    def infer_codes(self, listing: ListingSpec) -> tuple[str, ...]:
+        """ОКПД2 codes for a listing that names no code, read from its text by the classifier (or none)."""
+        if self.classifier is None or listing.okpd2 or listing.okved2 or not listing.text.strip():
+            return ()
+        return tuple(s.code for s in self.classifier.predict(listing.text, top=self.infer_top))
+
     def _match(self, listing: ListingSpec, side: str, top: int) -> MatchResult:
+        inferred = self.infer_codes(listing)
+        if inferred:
+            listing = replace(listing, okpd2=inferred)
         vector = self.encoder.encode_queries([listing.text])[0]
         found = self._candidate_ids(listing, side, vector)
         details = self._details(found)
@@ -263,11 +286,12 @@ class Matcher:
             vectors = self.encoder.encode_passages([details[i].text for i in missing])
             for i, v in zip(missing, vectors, strict=True):
                 found[i] = float(v @ vector)
-        scored = [self.score_pair(listing, other, semantic=float(found[i] or 0.0))
+        scored = [self.score_pair(listing, other, semantic=float(found[i] or 0.0),
+                                  code_discount=self.inferred_discount if inferred else 1.0)
                   for i, other in details.items()]
         outcome = self.policy.apply(scored)
         return MatchResult(listing.id, tuple(outcome.ranked[:top]), outcome.active_tier, outcome.chain_suggested,
-                           len(scored))
+                           len(scored), inferred)
 
     def _details(self, found: Mapping[int, float | None]) -> dict[int, ListingSpec]:
         if self.lookup is not None:
@@ -283,13 +307,16 @@ class Matcher:
                                      status=doc.status)
         return out
 
-    def score_pair(self, listing: ListingSpec, other: ListingSpec, *, semantic: float) -> Match:
-        """Score ``other`` for ``listing`` (either side) and explain it."""
+    def score_pair(self, listing: ListingSpec, other: ListingSpec, *, semantic: float,
+                   code_discount: float = 1.0) -> Match:
+        """Score ``other`` for ``listing`` (either side) and explain it; ``code_discount`` scales the code agreement
+        when the listing's codes were inferred from its text rather than chosen by a person."""
         need, offer = (listing, other) if listing.side == "need" else (other, listing)
         w = self.weights
         total = w.semantic + w.codes + w.distance
-        codes = max(code_agreement(need.okpd2, offer.okpd2), 0.9 * code_agreement(need.okpd2, offer.okved2),
-                    code_agreement(need.okved2, offer.okved2))
+        codes = code_discount * max(code_agreement(need.okpd2, offer.okpd2),
+                                    0.9 * code_agreement(need.okpd2, offer.okved2),
+                                    code_agreement(need.okved2, offer.okved2))
         km = distance_km(offer.place, need.place)
         near = 1.0 / (1.0 + km / w.distance_scale_km) if km is not None else 0.5
         semantic = max(0.0, min(1.0, semantic))
@@ -298,5 +325,10 @@ class Matcher:
         score = sum(s.value * s.weight for s in signals)
         tier = procurement_tier(offer.place, need.place, self.countries)
         checks = check_constraints(need, offer, today=self.today)
+        if (need.okpd2 or need.okved2) and (offer.okpd2 or offer.okved2):
+            relevant = codes > 0 or semantic >= w.relevance_semantic
+            detail = "коды одного класса" if codes > 0 else (
+                "коды разных классов, но тексты очень близки" if relevant else "коды разных классов")
+            checks = (ConstraintCheck("relevance", relevant, detail), *checks)
         return Match(other.id, float(score), tier, None if km is None else round(km, 1), signals, checks,
                      other.organization_id)

@@ -17,6 +17,8 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("search.reconcile", cron="40 3 * * *"),
     Periodic("tenders.close_expired", cron="*/10 * * * *"),
     Periodic("analytics.refresh", cron="0 * * * *"),
+    Periodic("matching.refresh_stale", interval=60),
+    Periodic("matching.refit_encoder", cron="20 2 * * *"),
 )
 
 

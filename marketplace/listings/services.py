@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from marketplace.accounts.models import User
@@ -248,6 +249,16 @@ def index_after_commit() -> None:
         return
     if handle.status == "failed":
         log.warning("search.drain_outbox failed inline: %s", handle.error)
+        return
+    if not current_app.config.get("MATCH_AFTER_COMMIT", True) or "matching.refresh_stale" not in queue.load_jobs():
+        return
+    try:  # the changed listings get their matches (and both sides their notifications) once indexed
+        handle = queue.enqueue("matching.refresh_stale")
+    except Exception:
+        log.exception("could not enqueue matching.refresh_stale")
+        return
+    if handle.status == "failed":
+        log.warning("matching.refresh_stale failed inline: %s", handle.error)
 
 
 # Internals -----------------------------------------------------------------------------------

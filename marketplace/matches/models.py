@@ -41,3 +41,17 @@ class Match(TimestampMixin, db.Model):
     offer: Mapped[Listing] = relationship(foreign_keys=[offer_id])
 
     __table_args__ = (UniqueConstraint("need_id", "offer_id"),)
+
+
+class MatchRun(db.Model):
+    """When a listing's matches were last computed, from which version of the listing, and what came out."""
+
+    __tablename__ = "match_runs"
+
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    listing_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    stored: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    candidates: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    active_tier: Mapped[str | None] = mapped_column(String(16))
+    chain_suggested: Mapped[bool] = mapped_column(default=False, nullable=False)

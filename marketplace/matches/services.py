@@ -1,0 +1,497 @@
+"""Matching in the marketplace: listings as the engine's plain data, the engine's results stored as ``Match`` rows,
+and the people on both sides told about new ones.
+
+The engine (``matching.matcher.Matcher``) is plain Python; this module gives it a database-backed lookup, the
+platform's procurement policy (overridable per need), and keeps ``matches`` in step:
+
+* :func:`refresh_listing` recomputes the counterparts of one listing (a need's offers, or an offer's needs) and
+  upserts the rows, keeping a row's status (a buyer's "contacted" survives a recomputation);
+* a row records the engine's score, tier, distance and explanation and whether the match is *acceptable*
+  (constraints hold, the score reaches the threshold, the tier is allowed); which rows a page shows is the policy's
+  choice at read time (:func:`ranked_matches`), so the strict default and the weighted exploration read the same
+  rows;
+* a new acceptable row notifies the other side once (an in-app notification; e-mail through the
+  ``notifications.email`` job when SMTP is configured).
+
+Services flush; the caller (a view, a job, a command) commits.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
+
+from marketplace.core.models import utcnow
+from marketplace.extensions import db
+from marketplace.geo.models import Country, Region
+from marketplace.listings.models import Capability, Listing, ListingKind, ListingStatus, Product, Side, TenderLot
+from marketplace.matches.models import Match, MatchRun, MatchStatus
+from matching.geo import CountryLists, ProcurementTier
+from matching.matcher import ListingSpec, Matcher, MatchResult
+from matching.policy import MODES, ProcurementPolicy
+
+log = logging.getLogger(__name__)
+
+STORED_PER_LISTING = 30  # rows kept per listing and run: enough for every tier's page
+POLICY_KEYS = ("mode", "allow_excluded", "threshold")
+
+
+class PolicyError(ValueError):
+    """A policy setting that cannot be used; ``field`` names it."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+# The engine's view of a listing ---------------------------------------------------------------
+
+def _districts() -> dict[str, str]:
+    return dict(db.session.execute(select(Region.code, Region.district_code)).all())
+
+
+def _region_centres() -> dict[str, tuple[float | None, float | None]]:
+    return {code: (lat, lon) for code, lat, lon in db.session.execute(select(Region.code, Region.lat, Region.lon))}
+
+
+def country_lists() -> CountryLists:
+    """The EAEU members and the 430-р list from the reference data."""
+    rows = db.session.execute(select(Country.iso2, Country.eaeu, Country.unfriendly)).all()
+    if not rows:
+        return CountryLists()
+    return CountryLists(eaeu=frozenset(c for c, eaeu, _ in rows if eaeu),
+                        unfriendly=frozenset(c for c, _, bad in rows if bad))
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+def listing_specs(listings: Sequence[Listing], *, districts: Mapping[str, str] | None = None,
+                  centres: Mapping[str, tuple[float | None, float | None]] | None = None) -> list[ListingSpec]:
+    """The engine's plain view of ``listings``: text with the names of the codes, place, amounts and dates.
+
+    The place is the most precise one known: the listing's own coordinates, its town, its organization's
+    coordinates or town, and at last the centre of its region.
+    """
+    from marketplace.indexing.services import _code_names, listing_text
+
+    districts = _districts() if districts is None else districts
+    centres = _region_centres() if centres is None else centres
+    names = _code_names(listings)
+    out = []
+    for x in listings:
+        org = x.organization
+        lat, lon = x.lat, x.lon
+        for source in (x.town, org, org.town if org is not None else None):
+            if lat is None and source is not None and getattr(source, "lat", None) is not None:
+                lat, lon = source.lat, source.lon
+        region = x.region_code or (org.region_code if org is not None else None)
+        if lat is None and region:
+            lat, lon = centres.get(region, (None, None))
+        text = listing_text(x, names)
+        quantity = _number(x.quantity)
+        if isinstance(x, Product) and x.stock is not None:
+            quantity = _number(x.stock)
+        capacity = _number(x.capacity_per_month) if isinstance(x, Capability) else None
+        unit = x.unit
+        if isinstance(x, Capability) and x.capacity_unit:
+            unit = x.capacity_unit
+        out.append(ListingSpec(
+            id=x.id, side=x.side.value, kind=x.kind.value, title=x.title,
+            description=text[len(x.title):].lstrip(". "), external_id=x.external_id,
+            okpd2=tuple(x.okpd2_codes), okved2=tuple(x.okved2_codes), region=region,
+            district=districts.get(region or ""), country=x.country_code or "RU", lat=lat, lon=lon,
+            organization_id=x.organization_id, organization_name=org.name if org is not None else "",
+            quantity=quantity, unit=unit, capacity=capacity, lead_time_days=x.lead_time_days,
+            deadline=x.ends_on if x.side == Side.NEED else None,
+            certifications=frozenset(x.certifications or ()), status=x.status.value))
+    return out
+
+
+def _load(ids: Iterable[int]) -> list[Listing]:
+    ids = list(ids)
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Listing).where(Listing.id.in_(ids)).options(
+        selectinload(Listing.codes), selectinload(Listing.organization), selectinload(Listing.town))))
+
+
+class DatabaseLookup:
+    """The engine's :class:`~matching.matcher.ListingLookup` over the database (the index may lag behind it)."""
+
+    def __init__(self) -> None:
+        self._districts = _districts()
+        self._centres = _region_centres()
+
+    def get_many(self, ids: Iterable[int]) -> dict[int, ListingSpec]:
+        listings = _load(ids)
+        specs = listing_specs(listings, districts=self._districts, centres=self._centres)
+        # What is no longer active in the database is not a candidate, whatever the index still says.
+        return {s.id: s for s in specs if s.status == ListingStatus.ACTIVE.value}
+
+    def spec(self, listing: Listing) -> ListingSpec:
+        return listing_specs([listing], districts=self._districts, centres=self._centres)[0]
+
+
+# Policy ---------------------------------------------------------------------------------------
+
+def platform_policy() -> ProcurementPolicy:
+    """The platform's policy from the settings: strict (the charter) unless ``COSMOS_MATCH_MODE`` says otherwise."""
+    cfg = current_app.config
+    return ProcurementPolicy(mode=cfg.get("MATCH_MODE", "strict"),
+                             allow_excluded=bool(cfg.get("MATCH_ALLOW_EXCLUDED", False)),
+                             threshold=float(cfg.get("MATCH_THRESHOLD", 0.35)),
+                             show_lower_tiers=False)
+
+
+def parse_policy(data: Mapping[str, Any] | None, base: ProcurementPolicy | None = None) -> ProcurementPolicy:
+    """``base`` with the overrides in ``data`` (``mode``, ``allow_excluded``, ``threshold``); errors name the field."""
+    policy = base or platform_policy()
+    if not data:
+        return policy
+    changes: dict[str, Any] = {}
+    mode = data.get("mode")
+    if mode not in (None, ""):
+        if mode not in MODES:
+            raise PolicyError("mode", f"ожидается одно из: {', '.join(MODES)}")
+        changes["mode"] = mode
+    allow = data.get("allow_excluded")
+    if allow not in (None, ""):
+        if isinstance(allow, str):
+            if allow.lower() not in {"true", "false", "1", "0", "yes", "no"}:
+                raise PolicyError("allow_excluded", "ожидается true или false")
+            allow = allow.lower() in {"true", "1", "yes"}
+        if not isinstance(allow, bool):
+            raise PolicyError("allow_excluded", "ожидается true или false")
+        changes["allow_excluded"] = allow
+    threshold = data.get("threshold")
+    if threshold not in (None, ""):
+        try:
+            value = float(threshold)
+        except (TypeError, ValueError):
+            raise PolicyError("threshold", "ожидается число от 0 до 1") from None
+        if not 0.0 <= value <= 1.0:
+            raise PolicyError("threshold", "ожидается число от 0 до 1")
+        changes["threshold"] = value
+    unknown = sorted(set(data) - set(POLICY_KEYS))
+    if unknown:
+        raise PolicyError(unknown[0], "неизвестный параметр политики")
+    return ProcurementPolicy(**{**policy.__dict__, **changes})
+
+
+def policy_for(listing: Listing) -> ProcurementPolicy:
+    """The platform policy with the need's own overrides (``attributes["match_policy"]``)."""
+    overrides = (listing.attributes or {}).get("match_policy") if listing.side == Side.NEED else None
+    try:
+        return parse_policy(overrides if isinstance(overrides, Mapping) else None)
+    except PolicyError:
+        log.warning("listing %s has an unusable match policy %r; using the platform's", listing.id, overrides)
+        return platform_policy()
+
+
+def set_need_policy(listing: Listing, data: Mapping[str, Any] | None) -> ProcurementPolicy:
+    """Store a need's own policy (``None`` or ``{}``: back to the platform's); raises :class:`PolicyError`."""
+    if listing.side != Side.NEED:
+        raise PolicyError("listing", "политика задаётся только для потребности")
+    policy = parse_policy(data)
+    attributes = dict(listing.attributes or {})
+    if data:
+        attributes["match_policy"] = {k: getattr(policy, k) for k in POLICY_KEYS if k in data}
+    else:
+        attributes.pop("match_policy", None)
+    listing.attributes = attributes
+    db.session.flush()
+    return policy
+
+
+# Running the engine ---------------------------------------------------------------------------
+
+def matcher(policy: ProcurementPolicy | None = None, *, today: date | None = None) -> Matcher:
+    """The engine over the application's encoder and search backend, reading candidates from the database."""
+    from marketplace.indexing.services import get_backend, get_encoder
+
+    encoder = get_encoder()
+    backend = get_backend()
+    # Stored rows keep every acceptable tier; pages choose what to show by the policy.
+    engine_policy = ProcurementPolicy(**{**(policy or platform_policy()).__dict__, "show_lower_tiers": True})
+    classifier = None
+    if current_app.config.get("MATCH_INFER_CODES", True):
+        from marketplace.classifiers.suggest import get_classifier
+
+        classifier = get_classifier("okpd2")
+    return Matcher(encoder, backend, engine_policy, DatabaseLookup(), countries=country_lists(),
+                   candidates=int(current_app.config.get("MATCH_CANDIDATES", 200)), today=today,
+                   classifier=classifier)
+
+
+def match_spec(spec: ListingSpec, *, policy: ProcurementPolicy | None = None, top: int = 10,
+               today: date | None = None) -> MatchResult:
+    """Counterparts for a listing that need not be stored (``cosmos match --text``, the API's ad-hoc match)."""
+    policy = policy or platform_policy()
+    engine = matcher(policy, today=today)
+    result = engine.match_need(spec, top=max(top, STORED_PER_LISTING)) if spec.side == "need" \
+        else engine.match_offer(spec, top=max(top, STORED_PER_LISTING))
+    return shown(result, policy, top)
+
+
+def shown(result: MatchResult, policy: ProcurementPolicy, top: int) -> MatchResult:
+    """What the policy shows of an engine result: in strict mode only the nearest tier with an acceptable match."""
+    matches = result.matches
+    if policy.mode == "strict" and not policy.show_lower_tiers and result.active_tier is not None:
+        matches = tuple(m for m in matches if m.tier == result.active_tier)
+    return MatchResult(result.listing_id, matches[:top], result.active_tier, result.chain_suggested,
+                       result.candidates_considered, result.inferred_codes)
+
+
+def ad_hoc_need(text: str, region: str | None, *, kind: str = "purchase_request", okpd2: Sequence[str] = (),
+                okved2: Sequence[str] = (), quantity: float | None = None, unit: str | None = None,
+                deadline: date | None = None, certifications: Sequence[str] = ()) -> ListingSpec:
+    """A need described by text and a delivery region, not stored (id 0)."""
+    centres = _region_centres()
+    lat, lon = centres.get(region or "", (None, None))
+    return ListingSpec(id=0, side="need", kind=kind, title=text, region=region,
+                       district=_districts().get(region or ""), lat=lat, lon=lon, okpd2=tuple(okpd2),
+                       okved2=tuple(okved2), quantity=quantity, unit=unit, deadline=deadline,
+                       certifications=frozenset(certifications))
+
+
+@dataclass
+class RefreshReport:
+    listing_id: int
+    stored: int = 0
+    new: list[int] = field(default_factory=list)  # ids of rows that became acceptable in this run
+    removed: int = 0
+    active_tier: str | None = None
+    chain_suggested: bool = False
+
+
+def refresh_listing(listing_id: int, *, today: date | None = None) -> RefreshReport:
+    """Recompute and store the matches of one listing; safe to repeat (same rows, no second notification)."""
+    report = RefreshReport(listing_id)
+    listing = db.session.get(Listing, listing_id)
+    own_column = Match.need_id if listing is None or listing.side == Side.NEED else Match.offer_id
+    if listing is None or listing.status != ListingStatus.ACTIVE:
+        # A closed, archived or hidden listing keeps the rows someone acted on, and drops the rest.
+        result = db.session.execute(delete(Match).where(own_column == listing_id,
+                                                        Match.status.in_((MatchStatus.NEW, MatchStatus.SEEN))))
+        report.removed = result.rowcount or 0
+        run = db.session.get(MatchRun, listing_id)
+        if run is not None:
+            db.session.delete(run)
+        db.session.flush()
+        return report
+    policy = policy_for(listing)
+    engine = matcher(policy, today=today)
+    spec = engine.lookup.spec(listing)  # type: ignore[union-attr]
+    result = engine.match_need(spec, top=STORED_PER_LISTING) if listing.side == Side.NEED \
+        else engine.match_offer(spec, top=STORED_PER_LISTING)
+    report.active_tier = result.active_tier.label if result.active_tier is not None else None
+    report.chain_suggested = result.chain_suggested
+    existing = {(m.need_id, m.offer_id): m for m in db.session.scalars(select(Match).where(own_column == listing.id))}
+    now = utcnow()
+    kept: set[tuple[int, int]] = set()
+    for rank, m in enumerate(result.matches):
+        key = (listing.id, m.listing_id) if listing.side == Side.NEED else (m.listing_id, listing.id)
+        kept.add(key)
+        explanation = {**m.explanation, "policy": policy.mode, "chain_suggested": result.chain_suggested,
+                       "inferred_codes": list(result.inferred_codes), "computed_at": now.isoformat()}
+        row = existing.get(key)
+        if row is None:
+            # The other direction may have stored this pair already.
+            row = db.session.scalar(select(Match).where(Match.need_id == key[0], Match.offer_id == key[1]))
+        if row is None:
+            row = Match(need_id=key[0], offer_id=key[1], status=MatchStatus.NEW)
+            db.session.add(row)
+        row.score = float(m.score)
+        row.tier = m.tier.label
+        row.distance_km = m.distance_km
+        row.acceptable = True  # the engine's result holds only matches the policy accepts
+        row.rank = rank
+        row.explanation = explanation
+        report.stored += 1
+    stale = [row for key, row in existing.items() if key not in kept and row.status in
+             (MatchStatus.NEW, MatchStatus.SEEN)]
+    for row in stale:
+        db.session.delete(row)
+    report.removed = len(stale)
+    db.session.flush()
+    report.new = [row.id for row in db.session.scalars(select(Match).where(
+        own_column == listing.id, Match.notified_at.is_(None), Match.acceptable.is_(True)))]
+    run = db.session.get(MatchRun, listing.id) or MatchRun(listing_id=listing.id)
+    run.computed_at = now
+    run.listing_updated_at = listing.updated_at
+    run.stored = report.stored
+    run.candidates = result.candidates_considered
+    run.active_tier = report.active_tier
+    run.chain_suggested = result.chain_suggested
+    db.session.add(run)
+    db.session.flush()
+    return report
+
+
+# Notifications --------------------------------------------------------------------------------
+
+def notify_new_matches(match_ids: Sequence[int]) -> list[int]:
+    """Tell both sides about new matches once each; returns the notification ids to e-mail (after commit).
+
+    The supplier hears of a need only when it may see the need (a closed tender's lot: only when invited).
+    """
+    from marketplace.notifications.services import notify
+
+    note_ids: list[int] = []
+    rows = list(db.session.scalars(select(Match).where(Match.id.in_(list(match_ids)),
+                                                       Match.notified_at.is_(None))))
+    by_need: dict[int, list[Match]] = {}
+    for row in rows:
+        by_need.setdefault(row.need_id, []).append(row)
+    for need_id, group in by_need.items():
+        need = group[0].need
+        visible = [row for row in group if need_visible_to(need, row.offer.organization_id)]
+        for row in visible:
+            offer = row.offer
+            note = notify(offer.organization_id, "match_need",
+                          f"Потребность под ваше предложение: {need.title}"[:300],
+                          body=f"«{offer.title}» подходит под «{need.title}» ({_tier_title(row.tier)}, "
+                               f"оценка {row.score:.2f}).",
+                          link=f"/listings/{need.id}", payload={"match_id": row.id, "need_id": need.id,
+                                                                "offer_id": offer.id},
+                          dedup_key=f"match:{row.id}:offer")
+            if note is not None:
+                note_ids.append(note.id)
+        if group:
+            best = min(group, key=lambda r: (ProcurementTier.from_label(r.tier), -r.score))
+            note = notify(need.organization_id, "match_offer",
+                          f"Найдены поставщики: {need.title}"[:300],
+                          body=f"Новых подходящих предложений: {len(group)}; лучшее — «{best.offer.title}» "
+                               f"({best.offer.organization.name}, {_tier_title(best.tier)}).",
+                          link=f"/listings/{need.id}#matches",
+                          payload={"need_id": need.id, "match_ids": sorted(r.id for r in group)},
+                          dedup_key=f"matches:{need.id}:{min(r.id for r in group)}:{len(group)}")
+            if note is not None:
+                note_ids.append(note.id)
+    now = utcnow()
+    for row in rows:
+        row.notified_at = now
+    db.session.flush()
+    return note_ids
+
+
+def email_after_commit(note_ids: Sequence[int]) -> None:
+    """Queue the e-mail of each notification (``notifications.email``); call after the commit."""
+    if not note_ids or not current_app.config.get("SMTP_URL"):
+        return
+    from workers import queue
+
+    for note_id in note_ids:
+        try:
+            queue.enqueue("notifications.email", note_id)
+        except Exception:
+            log.exception("could not enqueue notifications.email for %s", note_id)
+
+
+def _tier_title(label: str) -> str:
+    try:
+        return ProcurementTier.from_label(label).title_ru
+    except ValueError:
+        return label
+
+
+def need_visible_to(need: Listing, organization_id: int) -> bool:
+    """May ``organization_id`` see the need (and so hear of it)? A closed tender's lot only when invited."""
+    if need.status != ListingStatus.ACTIVE:
+        return False
+    if isinstance(need, TenderLot) and need.tender is not None:
+        from marketplace.tenders.access import can_take_part
+
+        return can_take_part(organization_id, need.tender)
+    return True
+
+
+# Reading stored matches -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TierGroup:
+    tier: ProcurementTier
+    matches: tuple[Match, ...]
+
+
+@dataclass(frozen=True)
+class RankedMatches:
+    """The stored matches of a need as a policy shows them."""
+
+    policy: ProcurementPolicy
+    matches: tuple[Match, ...]
+    active_tier: ProcurementTier | None
+    chain_suggested: bool
+    hidden_lower: int  # acceptable matches of farther tiers that strict mode does not show
+
+    @property
+    def groups(self) -> list[TierGroup]:
+        out: dict[ProcurementTier, list[Match]] = {}
+        for m in self.matches:
+            out.setdefault(ProcurementTier.from_label(m.tier), []).append(m)
+        return [TierGroup(t, tuple(v)) for t, v in sorted(out.items())]
+
+
+def ranked_matches(need: Listing, policy: ProcurementPolicy | None = None) -> RankedMatches:
+    """A need's stored matches, ordered and cut by ``policy`` (default: the need's own)."""
+    policy = policy or policy_for(need)
+    rows = [m for m in db.session.scalars(select(Match).where(Match.need_id == need.id).options(
+        selectinload(Match.offer).selectinload(Listing.organization)))
+        if m.acceptable and m.offer.status == ListingStatus.ACTIVE]
+    rows = [m for m in rows if policy.allow_excluded or m.tier != ProcurementTier.EXCLUDED.label]
+    domestic = any(ProcurementTier.from_label(m.tier) <= ProcurementTier.NATIONAL for m in rows)
+    active = min((ProcurementTier.from_label(m.tier) for m in rows), default=None)
+    if policy.mode == "strict":
+        rows.sort(key=lambda m: (ProcurementTier.from_label(m.tier), -m.score))
+        shown_rows = [m for m in rows if policy.show_lower_tiers or ProcurementTier.from_label(m.tier) == active]
+    else:
+        rows.sort(key=lambda m: (-policy.adjusted_score(m.score, ProcurementTier.from_label(m.tier)),
+                                 ProcurementTier.from_label(m.tier)))
+        shown_rows = rows
+    return RankedMatches(policy, tuple(shown_rows), active, not domestic, len(rows) - len(shown_rows))
+
+
+def feed_for_organization(organization_id: int, *, limit: int = 100) -> list[Match]:
+    """Open needs that fit the organization's active offers, best first, only those it may see."""
+    rows = db.session.scalars(
+        select(Match).join(Listing, Listing.id == Match.offer_id)
+        .where(Listing.organization_id == organization_id, Listing.status == ListingStatus.ACTIVE,
+               Match.acceptable.is_(True), Match.status != MatchStatus.DISMISSED)
+        .order_by(Match.score.desc()).options(selectinload(Match.need), selectinload(Match.offer))
+        .limit(limit * 3))
+    out = [m for m in rows if need_visible_to(m.need, organization_id)]
+    return out[:limit]
+
+
+def set_match_status(match: Match, status: str) -> Match:
+    try:
+        match.status = MatchStatus(status)
+    except ValueError:
+        raise PolicyError("status", f"ожидается одно из: {', '.join(s.value for s in MatchStatus)}") from None
+    db.session.flush()
+    return match
+
+
+def stale_listing_ids(limit: int = 500) -> list[int]:
+    """Active listings changed since their matches were last computed, or never computed: needs first."""
+    from sqlalchemy import or_
+
+    rows = db.session.execute(
+        select(Listing.id).outerjoin(MatchRun, MatchRun.listing_id == Listing.id)
+        .where(Listing.status == ListingStatus.ACTIVE,
+               or_(MatchRun.listing_id.is_(None), MatchRun.listing_updated_at < Listing.updated_at))
+        .order_by(Listing.side, Listing.id).limit(limit))
+    return [r[0] for r in rows]
+
+
+def last_run(listing_id: int) -> MatchRun | None:
+    return db.session.get(MatchRun, listing_id)
