@@ -77,6 +77,9 @@ def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] 
         "MAX_CONTENT_LENGTH": _int(env, "COSMOS_MAX_UPLOAD_BYTES", 16 * 1024 * 1024),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down must not take the site down: count in this process's memory until it returns.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "BABEL_DEFAULT_LOCALE": "ru",
         "BABEL_DEFAULT_TIMEZONE": env.get("COSMOS_TIMEZONE", "Asia/Vladivostok"),
         "COSMOS_DEFAULT_REGION": env.get("COSMOS_DEFAULT_REGION", "27"),

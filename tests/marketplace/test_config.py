@@ -53,3 +53,32 @@ def test_config_mapping_is_applied_last(app):
 
     other = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "EMBEDDING_MODEL": "x"})
     assert other.config["EMBEDDING_MODEL"] == "x"
+
+
+def test_the_site_keeps_working_and_limiting_while_redis_is_down(app, tmp_path):
+    """Rate limits live in Redis in production; with Redis gone they fall back to memory instead of failing.
+
+    Run in a child process: Flask-Limiter's ``Limiter`` is one object per process, and this app's settings must
+    not leak into the session's app.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import json, sys
+from marketplace import create_app
+app = create_app({"SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": sys.argv[1], "SQLALCHEMY_ENGINE_OPTIONS": {},
+                  "REDIS_URL": "redis://127.0.0.1:1/0", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",
+                  "RATELIMIT_ENABLED": True})
+client = app.test_client()
+statuses = [client.get("/classifiers/okpd2/search?q=25.62").status_code for _ in range(121)]
+print(json.dumps({"first": statuses[0], "ok": statuses.count(200), "limited": statuses.count(429)}))
+"""
+    env = {**os.environ, "COSMOS_INSTANCE_PATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script, app.config["SQLALCHEMY_DATABASE_URI"]], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"first": 200, "ok": 120, "limited": 1}  # served, and the 120-per-minute limit still holds
