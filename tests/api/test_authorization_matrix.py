@@ -206,15 +206,15 @@ def swap_body(w: World) -> dict[str, Any]:
 
 
 CHAIN_CASES = [
-    Case("chain templates", "GET", lambda w: "/api/v1/chain-templates", statuses(200, 200, 200, 200, 200, 200, 200)),
-    Case("my chain requests", "GET", lambda w: "/api/v1/chain-requests",
+    Case("chain templates", "GET", lambda w: "/api/v1/chains/templates", statuses(200, 200, 200, 200, 200, 200, 200)),
+    Case("my chain requests", "GET", lambda w: "/api/v1/chains/requests",
          statuses(401, 200, 200, 200, 200, 200, 200)),
-    Case("request a chain for 27", "POST", lambda w: "/api/v1/chain-requests",
+    Case("request a chain for 27", "POST", lambda w: "/api/v1/chains/requests",
          statuses(401, 202, 202, 202, 202, 422, 202), {"template": "pump_unit", "quantity": 2, "delivery_region": "27"}),
-    Case("the buyer's chain request", "GET", lambda w: f"/api/v1/chain-requests/{w.extra['request'].id}",
+    Case("the buyer's chain request", "GET", lambda w: f"/api/v1/chains/requests/{w.extra['request'].id}",
          statuses(404, 404, 404, 200, 200, 404, 200)),
     Case("rebuild the buyer's chain request", "POST",
-         lambda w: f"/api/v1/chain-requests/{w.extra['request'].id}/rebuild",
+         lambda w: f"/api/v1/chains/requests/{w.extra['request'].id}/rebuild",
          statuses(401, 404, 404, 202, 202, 404, 202)),
     Case("a chain of the buyer's request", "GET", chain_path(), statuses(404, 404, 404, 200, 200, 404, 200)),
     Case("alternatives for the chain's stages", "GET", chain_path("/alternatives"),

@@ -91,7 +91,7 @@ def count_requests(db) -> int:
 # Templates and requests --------------------------------------------------------------------------------------------
 
 def test_templates_are_listed_with_their_routes(client):
-    body = client.get("/api/v1/chain-templates").get_json()
+    body = client.get("/api/v1/chains/templates").get_json()
     names = [t["name"] for t in body["items"]]
     assert names == sorted(names) and {"pump_unit", "bronze_bushing", "wooden_frame_house"} <= set(names)
     pump = next(t for t in body["items"] if t["name"] == "pump_unit")
@@ -102,19 +102,19 @@ def test_templates_are_listed_with_their_routes(client):
 
 
 def test_request_from_a_template_is_built_and_answered_with_202(client, db, people, auth, seeded, enqueued):
-    response = client.post("/api/v1/chain-requests", headers=auth("buyer"),
+    response = client.post("/api/v1/chains/requests", headers=auth("buyer"),
                            json={"template": "pump_unit", "quantity": 10, "delivery_region": "27",
                                  "deadline_days": 120, "alternatives": 2})
     assert response.status_code == 202, response.get_data(as_text=True)
     body = response.get_json()
-    assert response.headers["Location"].endswith(f"/api/v1/chain-requests/{body['id']}")
+    assert response.headers["Location"].endswith(f"/api/v1/chains/requests/{body['id']}")
     assert body["job"]["name"] == "chains.build" and body["job"]["status"] == "finished"
     assert body["status"] == "built" and body["done"] is True and body["progress"] == 1.0
     assert body["template"] == "pump_unit" and body["organization_id"] == people.buyer_org.id
     assert body["quantity"] == "10.000" and body["delivery_region"] == "27"
     assert 1 <= len(body["chains"]) <= 3 and body["chains"][0]["rank"] == 0
     assert enqueued.count("chains.build") == 1
-    again = client.get(f"/api/v1/chain-requests/{body['id']}", headers=auth("buyer")).get_json()
+    again = client.get(f"/api/v1/chains/requests/{body['id']}", headers=auth("buyer")).get_json()
     assert again["status"] == "built" and [c["id"] for c in again["chains"]] == [c["id"] for c in body["chains"]]
 
 
@@ -124,7 +124,7 @@ def test_request_as_for_the_cli_file_keeps_the_route(client, auth, seeded):
             "stages": [{"id": "machining", "text": "Токарная обработка втулки", "okved2": ["25.62"],
                         "after": ["casting"]},
                        {"id": "casting", "text": "Литьё бронзы", "okved2": ["24.54"]}]}
-    response = client.post("/api/v1/chain-requests", headers=auth("buyer"), json=data)
+    response = client.post("/api/v1/chains/requests", headers=auth("buyer"), json=data)
     assert response.status_code == 202, response.get_data(as_text=True)
     body = response.get_json()
     assert [s["id"] for s in body["stages"]] == ["casting", "machining"]  # topological order
@@ -138,7 +138,7 @@ def test_a_build_in_progress_shows_its_status(client, db, people, auth, monkeypa
     from workers import queue
 
     monkeypatch.setattr(queue, "enqueue", lambda name, *a, **k: queue.JobHandle(name, "queued", id="rq-42"))
-    response = client.post("/api/v1/chain-requests", headers=auth("buyer"),
+    response = client.post("/api/v1/chains/requests", headers=auth("buyer"),
                            json={"template": "pump_unit", "quantity": 10, "delivery_region": "27"})
     body = response.get_json()
     assert response.status_code == 202
@@ -148,7 +148,7 @@ def test_a_build_in_progress_shows_its_status(client, db, people, auth, monkeypa
     assert row.job_id == "rq-42"
     row.status, row.progress, row.message = "building", 0.4, "Исполнители найдены для 3 из 7 этапов"
     db.session.commit()
-    status = client.get(f"/api/v1/chain-requests/{body['id']}", headers=auth("buyer")).get_json()
+    status = client.get(f"/api/v1/chains/requests/{body['id']}", headers=auth("buyer")).get_json()
     assert (status["status"], status["progress"], status["done"]) == ("building", 0.4, False)
     assert status["message"].startswith("Исполнители найдены") and status["job_id"] == "rq-42"
 
@@ -178,7 +178,7 @@ def valid_request() -> dict[str, Any]:
 @pytest.mark.parametrize(("change", "field", "words"), INVALID)
 def test_invalid_requests_name_the_field_and_save_nothing(client, db, auth, enqueued, change, field, words):
     before = count_requests(db)
-    response = client.post("/api/v1/chain-requests", headers=auth("buyer"), json={**valid_request(), **change})
+    response = client.post("/api/v1/chains/requests", headers=auth("buyer"), json={**valid_request(), **change})
     body = problem(response, 422)
     assert body["type"] == "urn:cosmos:problem:validation"
     assert field in body["errors"], body["errors"]
@@ -194,7 +194,7 @@ def test_invalid_requests_name_the_field_and_save_nothing(client, db, auth, enqu
 ])
 def test_invalid_template_requests_name_the_field(client, db, auth, enqueued, data, field):
     before = count_requests(db)
-    body = problem(client.post("/api/v1/chain-requests", headers=auth("buyer"), json=data), 422)
+    body = problem(client.post("/api/v1/chains/requests", headers=auth("buyer"), json=data), 422)
     assert field in body["errors"], body["errors"]
     assert count_requests(db) == before and "chains.build" not in enqueued
 
@@ -202,22 +202,22 @@ def test_invalid_template_requests_name_the_field(client, db, auth, enqueued, da
 def test_a_coordinator_requests_chains_only_for_their_regions(client, db, auth, seeded):
     before = count_requests(db)
     data = {"template": "pump_unit", "quantity": 2, "delivery_region": "27"}
-    body = problem(client.post("/api/v1/chain-requests", headers=auth("coordinator_25"), json=data), 422)
+    body = problem(client.post("/api/v1/chains/requests", headers=auth("coordinator_25"), json=data), 422)
     assert "delivery_region" in body["errors"] and count_requests(db) == before
-    assert client.post("/api/v1/chain-requests", headers=auth("coordinator_27"), json=data).status_code == 202
+    assert client.post("/api/v1/chains/requests", headers=auth("coordinator_27"), json=data).status_code == 202
 
 
 def test_writing_needs_a_token_and_another_organization_is_refused(client, db, people, auth):
     data = {"template": "pump_unit", "quantity": 2, "delivery_region": "27"}
-    problem(client.post("/api/v1/chain-requests", json=data), 401)
-    problem(client.post("/api/v1/chain-requests", headers=auth("stranger"),
+    problem(client.post("/api/v1/chains/requests", json=data), 401)
+    problem(client.post("/api/v1/chains/requests", headers=auth("stranger"),
                         json={**data, "organization_id": people.buyer_org.id}), 403)
 
 
 def test_my_requests(client, auth, built):
-    mine = client.get("/api/v1/chain-requests", headers=auth("buyer")).get_json()
+    mine = client.get("/api/v1/chains/requests", headers=auth("buyer")).get_json()
     assert [r["id"] for r in mine["items"]] == [built.id] and mine["meta"]["total"] == 1
-    assert client.get("/api/v1/chain-requests", headers=auth("stranger")).get_json()["items"] == []
+    assert client.get("/api/v1/chains/requests", headers=auth("stranger")).get_json()["items"] == []
 
 
 # A chain -------------------------------------------------------------------------------------------------------
@@ -244,10 +244,10 @@ def test_chain_has_costs_route_explanations_and_history(client, auth, built):
 def test_who_sees_a_request_and_its_chains(client, auth, built):
     chain_id = built.chains[0].id
     for name in ("buyer", "coordinator_27", "admin"):
-        assert client.get(f"/api/v1/chain-requests/{built.id}", headers=auth(name)).status_code == 200, name
+        assert client.get(f"/api/v1/chains/requests/{built.id}", headers=auth(name)).status_code == 200, name
         assert client.get(f"/api/v1/chains/{chain_id}", headers=auth(name)).status_code == 200, name
     for name in ("coordinator_25", "stranger"):
-        problem(client.get(f"/api/v1/chain-requests/{built.id}", headers=auth(name)), 404)
+        problem(client.get(f"/api/v1/chains/requests/{built.id}", headers=auth(name)), 404)
         problem(client.get(f"/api/v1/chains/{chain_id}", headers=auth(name)), 404)
     problem(client.get(f"/api/v1/chains/{chain_id}"), 404)  # anonymous
     problem(client.get("/api/v1/chains/2000000000", headers=auth("admin")), 404)
@@ -272,7 +272,7 @@ def test_coordinator_approves_and_participants_are_notified(client, db, auth, bu
     assert enqueued.count("notifications.email") == len(participants)
     again = problem(client.post(f"/api/v1/chains/{best.id}/approve", headers=auth("coordinator_27"), json={}), 409)
     assert again["type"] == "urn:cosmos:problem:state-conflict" and "status" in again["errors"]
-    problem(client.post(f"/api/v1/chain-requests/{built.id}/rebuild", headers=auth("buyer")), 409)
+    problem(client.post(f"/api/v1/chains/requests/{built.id}/rebuild", headers=auth("buyer")), 409)
 
 
 def test_participants_of_an_approved_chain_see_it(client, db, factories, people, bearer, auth, built):
@@ -383,10 +383,10 @@ def test_review_queue_shows_suggested_chains_in_the_coordinators_regions(client,
 
 def test_rebuild_by_the_author_replaces_the_suggested_chains(client, auth, built):
     old = len(built.chains)  # built with 2 alternatives; a rebuild asks for the default 3
-    response = client.post(f"/api/v1/chain-requests/{built.id}/rebuild", headers=auth("buyer"))
+    response = client.post(f"/api/v1/chains/requests/{built.id}/rebuild", headers=auth("buyer"))
     assert response.status_code == 202, response.get_data(as_text=True)
     body = response.get_json()
     assert body["status"] == "built" and body["job"]["status"] == "finished"
     assert len(body["chains"]) == services.DEFAULT_ALTERNATIVES + 1 > old
     assert [c["rank"] for c in body["chains"]] == list(range(len(body["chains"])))
-    problem(client.post(f"/api/v1/chain-requests/{built.id}/rebuild", headers=auth("coordinator_25")), 404)
+    problem(client.post(f"/api/v1/chains/requests/{built.id}/rebuild", headers=auth("coordinator_25")), 404)

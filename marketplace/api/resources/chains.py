@@ -222,7 +222,7 @@ class StageInputSchema(Schema):
 class ChainRequestCreateSchema(Schema):
     """A chain request as for ``cosmos chains build FILE.json``, or a template with the buyer's part."""
 
-    template = Text(max_length=64, metadata={"description": "Шаблон маршрута (GET /chain-templates); тогда нужны "
+    template = Text(max_length=64, metadata={"description": "Шаблон маршрута (GET /chains/templates); тогда нужны "
                                                             "только quantity и delivery_region."})
     item = Text(max_length=300, metadata={"example": "Насосный агрегат"})
     title = Text(max_length=300)
@@ -324,27 +324,27 @@ def _accepted(row_id: int, alternatives: int) -> Response:
 
 # Templates and requests --------------------------------------------------------------------------------------------
 
-@bp.get("/chain-templates")
+@bp.get("/chains/templates")
 @operation("Шаблоны маршрутов: насосный агрегат, сварная металлоконструкция, …", TAG,
            response=ChainTemplateListSchema)
 def chain_templates() -> dict[str, Any]:
     return {"items": [engine.load_template(name) for name in engine.template_names()]}
 
 
-@bp.get("/chain-requests")
+@bp.get("/chains/requests")
 @operation("Мои запросы цепочек (моих организаций и мои)", TAG, query=PageQuery, response=ChainRequestSchema,
            paginated=True, auth="required")
 def chain_requests(query: dict[str, Any]) -> Select[Any]:
     return services.my_requests_query(api_user())
 
 
-@bp.post("/chain-requests")
+@bp.post("/chains/requests")
 @operation("Запросить цепочку кооперации: построение идёт заданием chains.build", TAG,
            body=ChainRequestCreateSchema, response=ChainRequestAcceptedSchema, status=202, auth="required",
            errors=(403,), description="Тело — как у `cosmos chains build FILE.json` (item, quantity, unit_weight_kg, "
                                       "delivery_region, deadline_days, stages) или template + quantity + "
                                       "delivery_region. Ошибки названы путём поля: `stages[2].after`, `stages`, "
-                                      "`delivery_region`. Ход построения — GET /chain-requests/{id}.")
+                                      "`delivery_region`. Ход построения — GET /chains/requests/{id}.")
 def create_chain_request(body: dict[str, Any]) -> Response:
     user = api_user()
     data = dict(body)
@@ -357,13 +357,13 @@ def create_chain_request(body: dict[str, Any]) -> Response:
     return _accepted(row.id, alternatives)
 
 
-@bp.get(f"/chain-requests/<{ID}:request_id>")
+@bp.get(f"/chains/requests/<{ID}:request_id>")
 @operation("Запрос цепочки: статус, ход построения, цепочки", TAG, response=ChainRequestSchema)
 def chain_request(request_id: int) -> ChainRequest:
     return _request(request_id)
 
 
-@bp.post(f"/chain-requests/<{ID}:request_id>/rebuild")
+@bp.post(f"/chains/requests/<{ID}:request_id>/rebuild")
 @operation("Построить цепочки заново (координатор региона или автор запроса)", TAG,
            response=ChainRequestAcceptedSchema, status=202, auth="required", errors=(403, 409))
 def rebuild_chain_request(request_id: int) -> Response:
