@@ -302,6 +302,18 @@ def _snapshot(tender: Tender) -> dict[str, Any]:
 
 # Lots ------------------------------------------------------------------------------------------
 
+# The scale of the Money and Quantity columns: more digits would be rounded away when stored (0,001 ₽ would become 0).
+PRICE_PLACES, QUANTITY_PLACES = 2, 3
+_PLACES_RU = {2: "двух", 3: "трёх"}
+
+
+def _within_scale(p: FieldParser, field: str, value: Decimal | None, places: int) -> Decimal | None:
+    if value is not None and value != value.quantize(Decimal(1).scaleb(-places)):
+        p.error(field, f"не больше {_PLACES_RU[places]} знаков после запятой")
+        return None
+    return value
+
+
 LOT_FIELDS = ("title", "description", "okpd2", "quantity", "unit", "region", "town", "delivery_deadline", "budget")
 
 
@@ -313,9 +325,10 @@ def _parse_lot(tender: Tender, *, title: object, description: object, okpd2: obj
     out: dict[str, Any] = {
         "title": p.text("title", title, required=True, max_length=500),
         "description": p.text("description", description, max_length=20000) or "",
-        "quantity": p.decimal("quantity", quantity, required=True, allow_zero=False),
+        "quantity": _within_scale(p, "quantity", p.decimal("quantity", quantity, required=True, allow_zero=False),
+                                  QUANTITY_PLACES),
         "unit": p.text("unit", unit, required=True, max_length=32),
-        "budget": p.decimal("budget", budget, allow_zero=False),
+        "budget": _within_scale(p, "budget", p.decimal("budget", budget, allow_zero=False), PRICE_PLACES),
         "ends_on": p.date("delivery_deadline", delivery_deadline, required=True),
     }
     codes = parse_codes(p, "okpd2", okpd2, ref)
@@ -403,8 +416,10 @@ def _lot_snapshot(lot: TenderLot) -> dict[str, Any]:
 
 def _parse_response(*, price: object, quantity: object, lead_time_days: object, comment: object) -> dict[str, Any]:
     p = FieldParser()
-    values = {"price": p.decimal("price", price, required=True, allow_zero=False),
-              "quantity": p.decimal("quantity", quantity, required=True, allow_zero=False),
+    values = {"price": _within_scale(p, "price", p.decimal("price", price, required=True, allow_zero=False),
+                                     PRICE_PLACES),
+              "quantity": _within_scale(p, "quantity", p.decimal("quantity", quantity, required=True,
+                                                                 allow_zero=False), QUANTITY_PLACES),
               "lead_time_days": p.integer("lead_time_days", lead_time_days, required=True, maximum=3650),
               "comment": p.text("comment", comment, max_length=5000) or ""}
     if p.errors:

@@ -159,6 +159,12 @@ def test_negative_price_is_refused_next_to_the_field_and_the_comment_is_kept(cli
     assert re.search(r'is-invalid[^>]*name="price"[^>]*value="-5"', page)
     assert page.count("не может быть отрицательным") == 2  # price and lead time, each under its field
     assert "Отгрузка партиями</textarea>" in page
+    # A tenth of a kopeck is not rounded away to a free offer: the columns keep 2 (price) and 3 (quantity) places.
+    response = post(client, f"/tenders/{world.tender.id}/lots/{world.lot.id}/respond",
+                    organization_id=str(supplier_org.id), price="0,001", quantity="0,0004", lead_time_days="5")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "не больше двух знаков после запятой" in page and "не больше трёх знаков после запятой" in page
     assert services.organization_response(world.lot, supplier_org.id) is None
 
 
