@@ -34,3 +34,18 @@ def build_chain_request(request_id: int, alternatives: int = 3) -> dict:
         raise
     return {"request_id": request_id, "status": outcome.request.status.value,
             "chains": len(outcome.result.chains)}
+
+
+@job("chains.suggest_for_needs", queue="matching", timeout=1800, retries=1, retry_intervals=(300,))
+def suggest_for_needs(limit: int = 50) -> dict:
+    """Offer a chain for needs the matcher found no acceptable domestic offer for: a request from the route
+    template that fits each (``chains.services.suggest_chains_for_unserved_needs``), then its ``chains.build``.
+    Safe to repeat: a need gets one request, and one that fits no template is not tried again until it changes."""
+    from marketplace.chains.services import enqueue_build, suggest_chains_for_unserved_needs
+
+    rows = suggest_chains_for_unserved_needs(limit=int(limit))
+    db.session.commit()
+    ids = [row.id for row in rows]
+    for request_id in ids:
+        enqueue_build(request_id)
+    return {"requests": ids}

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, String, cast, false, or_, select
 from sqlalchemy.orm import selectinload
 
 from marketplace.chains.candidates import StageCandidates, find_candidates, region_places
@@ -210,6 +210,49 @@ def suggest_chain_for_need(need_id: int, *, template: str | None = None, user: A
     return create_from_template(name, quantity=quantity, delivery_region=region, deadline_days=deadline,
                                 item=need.title[:300], user=user, organization_id=need.organization_id,
                                 need_id=need.id)
+
+
+NO_ROUTE = "chain_request.no_route"  # audit action: a need for which no route template fits (until it changes)
+
+
+def needs_awaiting_chain(*, limit: int = 50) -> list[int]:
+    """Active needs (tender lots, purchase requests, missing operations) whose current match run found no
+    acceptable domestic offer (``MatchRun.chain_suggested``), with no chain request yet and not already found to
+    fit no route template since their last change; the longest waiting first."""
+    from marketplace.core.models import AuditLog
+    from marketplace.listings.models import ListingStatus
+    from marketplace.matches.models import MatchRun
+
+    has_request = select(ChainRequest.id).where(ChainRequest.need_id == Listing.id).exists()
+    no_route = select(AuditLog.id).where(AuditLog.action == NO_ROUTE, AuditLog.entity_type == "listing",
+                                         AuditLog.entity_id == cast(Listing.id, String),
+                                         AuditLog.at >= Listing.updated_at).exists()
+    stmt = (select(Listing.id).join(MatchRun, MatchRun.listing_id == Listing.id)
+            .where(MatchRun.chain_suggested.is_(True), MatchRun.listing_updated_at >= Listing.updated_at,
+                   Listing.kind.in_(NEED_KINDS), Listing.status == ListingStatus.ACTIVE, ~has_request, ~no_route)
+            .order_by(MatchRun.computed_at, Listing.id).limit(limit))
+    return list(db.session.scalars(stmt))
+
+
+def suggest_chains_for_unserved_needs(*, limit: int = 50) -> list[ChainRequest]:
+    """A pending chain request for each of :func:`needs_awaiting_chain` that a route template fits; the others
+    are noted in the audit trail (``chain_request.no_route``) and not tried again until the need changes. The
+    caller commits and then calls :func:`enqueue_build` for each request returned."""
+    created: list[ChainRequest] = []
+    for need_id in needs_awaiting_chain(limit=limit):
+        try:
+            row = suggest_chain_for_need(need_id)
+        except ValidationFailed as exc:  # e.g. a delivery region without coordinates
+            record_audit(NO_ROUTE, "listing", need_id, {"error": str(exc)[:500]}, actor="job:chains.suggest")
+            continue
+        if row is None:
+            record_audit(NO_ROUTE, "listing", need_id, {}, actor="job:chains.suggest")
+        else:
+            created.append(row)
+    db.session.flush()
+    if created:
+        log.info("suggested chain requests %s for needs without a domestic offer", [r.id for r in created])
+    return created
 
 
 def can_rebuild(user: Any, row: ChainRequest) -> bool:

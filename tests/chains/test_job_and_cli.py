@@ -131,3 +131,42 @@ def test_cli_templates_lists_the_bundled_routes(runner):
                    "wooden_frame_house"]
     text = runner.invoke(args=["chains", "templates"]).output
     assert "Насосный агрегат" in text
+
+
+@pytest.mark.redis
+def test_with_redis_the_build_and_the_approval_e_mails_go_through_rq(app, db, factories, offers, redis_url):
+    import redis
+    from rq import Queue, SimpleWorker
+
+    from marketplace.accounts.models import UserRole
+
+    seed_pump_unit(offers, factories)
+    coordinator = factories.user(role=UserRole.COORDINATOR, regions=["27"])
+    coordinator_id = coordinator.id
+    row = services.create_request(pump_request(), user=coordinator)
+    db.session.commit()
+    connection = redis.Redis.from_url(redis_url)
+    matching, notifications = (Queue(name, connection=connection) for name in ("matching", "notifications"))
+    matching.empty()
+    notifications.empty()
+    app.config["REDIS_URL"] = redis_url
+    try:
+        handle = services.enqueue_build(row.id, alternatives=1)
+        assert handle.status == "queued" and handle.id in matching.job_ids
+        stored = db.session.get(type(row), row.id)
+        assert stored.job_id == handle.id and stored.status == ChainRequestStatus.PENDING  # waits in Redis
+        SimpleWorker([matching], connection=connection).work(burst=True)
+        db.session.expire_all()
+        stored = db.session.get(type(row), row.id)
+        assert stored.status == ChainRequestStatus.BUILT and stored.chains
+        chain = stored.chains[0]
+        coordinator = db.session.get(type(coordinator), coordinator_id)  # the worker closed the session
+        notes = services.approve(chain, user=coordinator)
+        db.session.commit()
+        services.send_notifications(notes)
+        organizations = {a["organization_id"] for a in chain.result["assignments"]}
+        assert len(notes) == len(organizations) == len(notifications.job_ids)
+    finally:
+        app.config["REDIS_URL"] = None
+        matching.empty()
+        notifications.empty()
