@@ -43,7 +43,7 @@ def templates_command(as_json: bool) -> None:
 @with_appcontext
 def build_command(file: Path, alternatives: int, as_json: bool) -> None:
     from marketplace.chains.candidates import find_candidates, region_places
-    from marketplace.chains.services import country_lists, parse_request
+    from marketplace.chains.services import country_lists, parse_request, transport_model
     from marketplace.core.validation import ValidationFailed
     from matching.chains import build_chains
 
@@ -61,7 +61,7 @@ def build_command(file: Path, alternatives: int, as_json: bool) -> None:
         _bad_input(as_json, error.field, error.message)
     candidates = find_candidates(request, places=places)
     result = build_chains(request, {s: c.candidates for s, c in candidates.items()}, k=alternatives,
-                          countries=country_lists())
+                          transport=transport_model(), countries=country_lists())
     out: dict[str, Any] = {"chains": [chain_summary(c) for c in result.chains]}
     if not result.chains:
         out["infeasible_reasons"] = [r.to_dict() for r in result.infeasible_reasons]

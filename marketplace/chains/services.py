@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask import abort
+from flask import abort, current_app
 from flask_login import current_user
 from sqlalchemy import Select, String, cast, false, or_, select
 from sqlalchemy.orm import selectinload
@@ -58,6 +58,19 @@ def country_lists() -> CountryLists:
         return CountryLists()
     return CountryLists(eaeu=frozenset(c for c, eaeu, _ in rows if eaeu),
                         unfriendly=frozenset(c for c, _, bad in rows if bad))
+
+
+TRANSPORT_FIELDS = ("cost_per_tonne_km", "km_per_day", "handling_days", "detour_factor")
+
+
+def transport_model() -> engine.TransportModel:
+    """Leg pricing and timing from the ``CHAIN_TRANSPORT`` setting (a mapping of ``TransportModel`` fields:
+    ``cost_per_tonne_km``, ``km_per_day``, ``handling_days``, ``detour_factor``); the engine's defaults else."""
+    configured = current_app.config.get("CHAIN_TRANSPORT") or {}
+    unknown = sorted(set(configured) - set(TRANSPORT_FIELDS))
+    if unknown:
+        raise ValueError(f"CHAIN_TRANSPORT: unknown fields {', '.join(unknown)}; known: {', '.join(TRANSPORT_FIELDS)}")
+    return engine.TransportModel(**{key: float(value) for key, value in configured.items()})
 
 
 def parse_request(data: Mapping[str, Any], places: Mapping[str, Place] | None = None) -> engine.ChainRequest:
@@ -324,7 +337,7 @@ def build(request_id: int, *, alternatives: int = DEFAULT_ALTERNATIVES, report: 
     candidates = find_candidates(request, progress=found)
     step(0.85, "Построение цепочек…")
     result = engine.build_chains(request, {s: c.candidates for s, c in candidates.items()}, k=alternatives,
-                                 transport=transport, countries=country_lists())
+                                 transport=transport or transport_model(), countries=country_lists())
     for chain in [c for c in row.chains if c.status == ChainStatus.SUGGESTED]:
         row.chains.remove(chain)
     db.session.flush()
@@ -396,7 +409,7 @@ def stored_chain(row: ChainRequest, chain: CooperationChain) -> engine.Chain:
     """The engine's ``Chain`` for a stored one (re-evaluated from the stored candidates)."""
     request = engine_request(row)
     chosen = {stage: engine.StageCandidate.from_dict(c) for stage, c in chain.result["candidates"].items()}
-    evaluated = engine.evaluate_chain(request, chosen, countries=country_lists())
+    evaluated = engine.evaluate_chain(request, chosen, transport=transport_model(), countries=country_lists())
     return replace(evaluated, rank=chain.rank)
 
 
@@ -506,7 +519,7 @@ def swap(chain: CooperationChain, *, user: Any, stage_id: str | None, listing_id
     current = stored_chain(row, chain)
     old = current.assignment(stage_id)
     new = engine.recompute(request, current, stage_id, engine.StageCandidate.from_dict(choice),
-                           countries=country_lists())
+                           transport=transport_model(), countries=country_lists())
     before = {"total_cost": chain.total_cost, "lead_time_days": chain.lead_time_days,
               "organization": old.organization, "listing_id": old.listing_id}
     for key, value in chain_columns(new).items():

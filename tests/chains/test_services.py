@@ -269,3 +269,22 @@ def test_swap_to_a_slow_supplier_flags_the_deadline(db, factories, offers, built
     new = services.swap(chain, user=coordinator, stage_id="housing_machining", listing_id=str(slow.id))
     assert "deadline" in new.violations and chain.lead_time_days > row.deadline_days
     assert "срок поставки" in chain.events[-1].text
+
+
+def test_transport_rates_come_from_the_chain_transport_setting(app, db, factories, offers, monkeypatch):
+    seed_pump_unit(offers, factories)
+    row = services.create_request(pump_request())
+    services.build(row.id, alternatives=0)
+    default = row.chains[0].result
+    monkeypatch.setitem(app.config, "CHAIN_TRANSPORT", {"cost_per_tonne_km": 50, "km_per_day": 250})
+    services.build(row.id, alternatives=0)
+    dearer = row.chains[0].result
+    assert dearer["transport_cost"] == pytest.approx(10 * default["transport_cost"], rel=1e-6)
+    assert dearer["transport_cost"] > 0 and dearer["production_cost"] == pytest.approx(default["production_cost"])
+    slow_legs = {(leg["from"], leg["to"]): leg["days"] for leg in dearer["legs"]}
+    for leg in default["legs"]:
+        if leg["km"] > 0:  # handling 1 day + km / 250 instead of km / 500
+            assert slow_legs[(leg["from"], leg["to"])] == pytest.approx(1 + 2 * (leg["days"] - 1), abs=0.02)
+    monkeypatch.setitem(app.config, "CHAIN_TRANSPORT", {"cost_per_km": 1})
+    with pytest.raises(ValueError, match="cost_per_km"):
+        services.transport_model()
