@@ -19,8 +19,8 @@ SIDE_TITLES_RU = {"offer": "Предложения", "need": "Потребнос
 
 @bp.get("/search")
 def index() -> tuple[str, int] | str:
-    regions = dict(db.session.execute(select(Region.code, Region.name)).tuples())
-    districts = dict(db.session.execute(select(FederalDistrict.code, FederalDistrict.name)).tuples())
+    regions = dict(db.session.execute(select(Region.code, Region.name)).all())
+    districts = dict(db.session.execute(select(FederalDistrict.code, FederalDistrict.name)).all())
     context = {"regions": regions, "districts": districts, "side_titles": SIDE_TITLES_RU,
                "kind_titles": {k.value: title for k, title in KIND_TITLES_RU.items()},
                "kinds": [k.value for k in ListingKind]}

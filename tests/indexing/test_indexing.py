@@ -197,3 +197,41 @@ def test_reindex_on_elasticsearch_swaps_the_alias_instead_of_clearing(app, db, a
     assert {a, b} <= ids and len(ids) == count == len(fake.rebuilt)
     assert all(doc.vector is not None for doc in fake.rebuilt)
     assert services.pending_outbox() == 0
+
+
+@pytest.mark.redis
+def test_a_listing_published_through_the_site_during_a_redis_outage_reaches_the_index_later(
+        app, db, factories, index, client, redis_url):
+    """The whole path: the page commits the listing and its outbox row, the enqueue fails on the dead Redis, the
+    site keeps answering, and the scheduler's drain on the RQ worker indexes it once Redis is back."""
+    import redis
+    from rq import Queue, SimpleWorker
+
+    from marketplace.core.models import utcnow
+    from marketplace.listings.models import Listing
+    from tests.web.conftest import _forget_request_state, login, submit
+    from workers.queue import enqueue
+
+    org = factories.organization(region="27")
+    login(client, factories.user(email_confirmed_at=utcnow(), organization=org))
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # Redis is down: nothing listens on this port
+    try:
+        response = submit(client, "/my/listings/new/capability", {
+            "title": "Токарные работы на станках с ЧПУ", "okved2": "25.62", "action": "publish"})
+        assert response.status_code == 302
+        listing_id = db.session.scalar(select(Listing.id).where(Listing.title.startswith("Токарные работы")))
+        assert services.pending_outbox() >= 1 and listing_id not in dict(index.ids())
+        assert client.get("/search", query_string={"q": "токарная обработка"}).status_code == 200
+
+        app.config["REDIS_URL"] = redis_url  # Redis is back; the scheduler's periodic drain comes round
+        connection = redis.Redis.from_url(redis_url)
+        queue = Queue("search", connection=connection)
+        queue.empty()
+        assert enqueue("search.drain_outbox").status == "queued"
+        SimpleWorker([queue], connection=connection).work(burst=True)
+    finally:
+        app.config["REDIS_URL"] = None
+    assert services.pending_outbox() == 0 and services.check().consistent
+    _forget_request_state()  # the worker ran in this test's app context and closed its session
+    page = client.get("/search", query_string={"q": "токарная обработка"}).get_data(as_text=True)
+    assert f'data-listing-id="{listing_id}"' in page
