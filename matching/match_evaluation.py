@@ -71,8 +71,12 @@ def build_marketplace(examples: Sequence[Example], regions: Sequence[Place], *, 
 
 def evaluate_matching(examples: Sequence[Example], encoder, *, regions: Sequence[Place], per_code: int = 3,
                       limit: int | None = None, seed: int = 0, countries: CountryLists | None = None,
-                      threshold: float = 0.35) -> MatchEvaluation:
-    """Recall@1/10, MRR@10, nDCG@10 of the engine and two baselines; tier checks of strict mode."""
+                      threshold: float = 0.35, classifier=None) -> MatchEvaluation:
+    """Recall@1/10, MRR@10, nDCG@10 of the engine and two baselines; tier checks of strict mode.
+
+    With a ``classifier`` the engine reads ОКПД2 codes from each need's text (as the marketplace does for a need
+    that names none) and weighs their agreement with the offers' codes.
+    """
     from search import Document, Filters, Query, open_backend
 
     needs, offers = build_marketplace(examples, regions, per_code=per_code, seed=seed, limit=limit)
@@ -91,9 +95,9 @@ def evaluate_matching(examples: Sequence[Example], encoder, *, regions: Sequence
                                     vector=v) for o, v in zip(offers, vectors, strict=True)])
             lookup = InMemoryLookup(offers)
             explore = Matcher(encoder, backend, ProcurementPolicy(mode="weighted", threshold=0.0, tier_penalty=0.0),
-                              lookup, countries=countries)
+                              lookup, countries=countries, classifier=classifier)
             strict = Matcher(encoder, backend, ProcurementPolicy(mode="strict", threshold=threshold), lookup,
-                             countries=countries)
+                             countries=countries, classifier=classifier)
             need_vectors = encoder.encode_queries([n.text for n in needs])
             ranked: dict[str, list[list[str]]] = {"engine": [], "lexical": [], "vector": []}
             violations = failures = 0

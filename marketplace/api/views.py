@@ -12,6 +12,7 @@ from marketplace.api.resources import (  # noqa: F401  (each module registers it
     communities,
     coordinator,
     listings,
+    matching,
     organizations,
     reference,
     tenders,

@@ -30,7 +30,7 @@ def read_inputs(path: Path, *, require: tuple[str, ...] = ("text",)) -> Iterator
     A JSON line that is not an object or lacks a required field raises ``click.UsageError`` naming the line.
     """
     try:
-        fh = open(path, encoding="utf-8")
+        fh = open(path, encoding="utf-8")  # noqa: SIM115 (closed by the with below; open errors are reported first)
     except OSError as exc:
         raise click.BadParameter(f"{path}: {exc.strerror}", param_hint="--file") from None
     with fh:
@@ -145,8 +145,8 @@ def _parse_date(value: Any, field: str) -> date | None:
 
 
 def _spec_from_record(record: dict[str, Any], *, where: str) -> Any:
-    from marketplace.geo.models import Region
     from marketplace.extensions import db
+    from marketplace.geo.models import Region
     from marketplace.matches.services import ad_hoc_need
 
     region = record.get("region")
@@ -274,16 +274,20 @@ def eval_classify(file: Path, scheme: str, as_json: bool) -> None:
               help="Сколько фраз одного кода взять (одна — потребность, остальные — предложения).")
 @click.option("--limit", type=click.IntRange(10), default=None, help="Не больше стольких потребностей.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-inferred-codes", is_flag=True, help="Не определять коды потребностей по тексту.")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def eval_match(file: Path, per_code: int, limit: int | None, seed: int, as_json: bool) -> None:
+def eval_match(file: Path, per_code: int, limit: int | None, seed: int, no_inferred_codes: bool,
+               as_json: bool) -> None:
+    from marketplace.classifiers.suggest import get_classifier
     from marketplace.indexing.services import get_encoder
     from matching.evaluation import load_examples
     from matching.match_evaluation import evaluate_matching
 
     examples = _examples(file, load_examples)
     outcome = evaluate_matching(examples, get_encoder(), per_code=per_code, limit=limit, seed=seed,
-                                countries=_countries(), regions=_regions())
+                                countries=_countries(), regions=_regions(),
+                                classifier=None if no_inferred_codes else get_classifier("okpd2"))
     _print_reports(outcome.reports, as_json, extra={"needs": outcome.needs, "offers": outcome.offers,
                                                     "tier_violations": outcome.tier_violations,
                                                     "local_first_failures": outcome.local_first_failures})

@@ -30,7 +30,7 @@ from sqlalchemy.orm import selectinload
 from marketplace.core.models import utcnow
 from marketplace.extensions import db
 from marketplace.geo.models import Country, Region
-from marketplace.listings.models import Capability, Listing, ListingKind, ListingStatus, Product, Side, TenderLot
+from marketplace.listings.models import Capability, Listing, ListingStatus, Product, Side, TenderLot
 from marketplace.matches.models import Match, MatchRun, MatchStatus
 from matching.geo import CountryLists, ProcurementTier
 from matching.matcher import ListingSpec, Matcher, MatchResult
@@ -352,7 +352,7 @@ def notify_new_matches(match_ids: Sequence[int]) -> list[int]:
     by_need: dict[int, list[Match]] = {}
     for row in rows:
         by_need.setdefault(row.need_id, []).append(row)
-    for need_id, group in by_need.items():
+    for group in by_need.values():
         need = group[0].need
         visible = [row for row in group if need_visible_to(need, row.offer.organization_id)]
         for row in visible:
