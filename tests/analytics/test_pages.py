@@ -122,3 +122,55 @@ def _csrf(client, app, path):
     html = client.get(path).get_data(as_text=True)
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     return found.group(1) if found else None
+
+
+def test_acceptance_khabarovsk_coordinator_sees_niches_localization_kpis_and_the_network(
+        app, client, db, market, factories, coordinator, runner):
+    """Issue 7's «done when»: the region's top niches with the needs behind them, the localization share by tier,
+    KPI progress with charts and the network picture; the CLI prints the same gap list."""
+    import json
+    import os
+    import re
+    from datetime import date
+    from decimal import Decimal
+
+    from marketplace.analytics.kpis import set_kpi_target
+    from marketplace.analytics.snapshots import refresh
+    from marketplace.chains.models import ChainRequest, ChainStatus, CooperationChain
+
+    buyer = factories.organization(region="27", name="Заказчик цепочки")
+    welder = factories.organization(region="54", name="Сварка Новосибирск")
+    result = {"assignments": [{"stage": "weld", "listing_id": "1", "organization_id": str(welder.id),
+                               "organization": welder.name, "region": "54", "tier": "national",
+                               "production_cost": 700.0}]}
+    request = ChainRequest(organization_id=buyer.id, item="Рама", quantity=Decimal(10), unit_weight_kg=Decimal(50),
+                           delivery_region="27", deadline_days=30, spec={})
+    request.chains = [CooperationChain(rank=0, status=ChainStatus.APPROVED, total_cost=1000, lead_time_days=10,
+                                       distance_km=5000, result=result)]
+    db.session.add(request)
+    set_kpi_target("27", "organizations", date.today().year, 6)  # 3 organizations registered in 27
+    refresh(["27"])
+    login(client, coordinator)
+
+    gaps_html = client.get("/analytics/27/gaps").get_data(as_text=True)
+    page_order = list(dict.fromkeys(re.findall(r"/analytics/27/gaps/([\d.]+)", gaps_html)))
+    cli = json.loads(runner.invoke(args=["analytics", "gaps", "--region", "27", "--json"]).output)
+    assert page_order == [row["okpd2_class"] for row in cli["rows"]] == ["28.41", "25.62"]
+    drill = client.get("/analytics/27/gaps/28.41").get_data(as_text=True)
+    assert "Потребность machine" in drill and "Потребность turning" not in drill
+
+    localization = client.get("/analytics/27/localization").get_data(as_text=True)
+    # matched value: milling 50 000 + bolts 6 000 local, turning 100 000 district, machine 200 000 EAEU
+    for share in ("15.7%", "28.1%", "56.2%"):
+        assert share in localization, share
+    assert 'id="chart-matched"' in localization
+
+    kpis = client.get("/analytics/27/kpis").get_data(as_text=True)
+    assert "50%" in kpis and 'id="chart-orgs"' in kpis and "new Chart(" in kpis
+
+    network = client.get("/analytics/27/network").get_data(as_text=True)
+    svg = network[network.index('<svg class="an-net"'):network.index("</svg>")]
+    assert "Заказчик цепочки" in svg and "Сварка Новосибирск" in svg and "<line" in svg
+
+    vendored = os.path.isfile(os.path.join(app.static_folder, "vendor", "chart.js", "chart.umd.js"))
+    assert ("vendor/chart.js/chart.umd.js" in kpis) is vendored  # Chart.js from npm when built; tables always
