@@ -14,7 +14,7 @@ from marketplace.organizations.models import Organization
 from marketplace.organizations.validators import make_inn
 from marketplace.tenders.models import Tender
 
-HEADER = ["type", "kind", "country", "tax_id", "name", "region", "town", "external_id", "title", "description",
+HEADER = ["type", "kind", "country", "tax_id", "ogrn", "name", "region", "town", "external_id", "title", "description",
           "okpd2", "okved2", "quantity", "unit", "price", "starts_on", "ends_on", "capacity_per_month",
           "lead_time_days", "certifications"]
 KHV_INN = make_inn("272100001")
@@ -23,8 +23,8 @@ PRIM_INN = make_inn("254000002")
 
 def rows_basic():
     return [
-        {"type": "organization", "country": "RU", "tax_id": KHV_INN, "name": "ООО «Амурмаш»", "region": "27",
-         "town": "Комсомольск-на-Амуре", "kind": "manufacturer"},
+        {"type": "organization", "country": "RU", "tax_id": KHV_INN, "ogrn": "1022701128295", "name": "ООО «Амурмаш»",
+         "region": "27", "town": "Комсомольск-на-Амуре", "kind": "manufacturer"},
         {"type": "organization", "tax_id": PRIM_INN, "name": "АО «Владлит»", "region": "25", "kind": "both"},
         {"type": "offer", "kind": "capability", "tax_id": KHV_INN, "external_id": "cap-1",
          "title": "Токарная обработка деталей", "okved2": "25.62", "okpd2": "25.62.10", "capacity_per_month": "500",
@@ -74,7 +74,7 @@ def test_import_each_format(db, tmp_path, writer, suffix):
     report = import_file(path)
     assert (report.organizations_created, report.listings_created) == (2, 3)
     cap = db.session.scalar(select(Capability).where(Capability.external_id == "cap-1"))
-    assert cap.organization.tax_id == KHV_INN
+    assert cap.organization.tax_id == KHV_INN and cap.organization.ogrn == "1022701128295"
     assert cap.region_code == "27" and cap.town.name == "Комсомольск-на-Амуре"  # from the organization
     assert cap.okved2_codes == ["25.62"] and cap.okpd2_codes == ["25.62.10"]
     assert cap.capacity_per_month == 500 and cap.lead_time_days == 14
@@ -114,6 +114,11 @@ BAD_ROWS = [
     ({"tax_id": "2721000012"}, 2, "tax_id", "контрольная сумма"),
     ({"region": "99"}, 2, "region", "неизвестный код субъекта"),
     ({"name": ""}, 2, "name", "обязательное поле"),
+    ({"ogrn": "1027700132196"}, 2, "ogrn", "контрольная сумма ОГРН"),
+    ({"ogrn": "10277001321"}, 2, "ogrn", "13 цифр"),
+    ({"tax_id": "27210846"}, 2, "tax_id", "10 или 12 цифр"),
+    ({"kind": "factory"}, 2, "kind", ""),
+    ({"town": "Атлантида"}, 2, "town", ""),
 ]
 
 
