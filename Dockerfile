@@ -10,11 +10,12 @@ COPY search ./search
 COPY workers ./workers
 COPY migrations ./migrations
 COPY wsgi.py Makefile ./
-COPY package*.json ./
+COPY package.json package-lock.json ./
+COPY scripts ./scripts
 # sentence-transformers for EMBEDDING_MODEL; pass --build-arg PIP_EXTRA_INDEX_URL=<a CPU PyTorch index> for a small image.
 ARG PIP_EXTRA_INDEX_URL=
 RUN pip install -e ".[embeddings]" \
- && if [ -f package.json ]; then npm install --no-audit --no-fund && npm run build && rm -rf node_modules; fi
+ && if [ -f package.json ]; then npm ci --no-audit --no-fund && npm run build && rm -rf node_modules; fi
 RUN useradd --create-home --uid 10001 cosmos && mkdir -p /data/instance && chown -R cosmos /data
 USER cosmos
 EXPOSE 8000
