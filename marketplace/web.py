@@ -128,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(__import__("marketplace.coordinator.views", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("marketplace.api.views", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("marketplace.chains.views", fromlist=["bp"]).bp)
+    app.register_blueprint(__import__("marketplace.matches.views", fromlist=["bp"]).bp)
     # --- end of other slices -------------------------------------------------------------------------------------
 
 

@@ -99,7 +99,12 @@ def create(kind: str) -> Any:
 @bp.get("/listings/<int:listing_id>")
 def detail(listing_id: int) -> str:
     listing = permissions.listing_or_404(listing_id)
-    return render_template("listings/detail.html", listing=listing, fields=form_fields(listing.kind)
+    from marketplace.matches.views import can_see_matches, matches_context
+
+    matches = matches_context(listing) if can_see_matches(current_user, listing) else {}
+    matches.pop("listing", None)
+    return render_template("listings/detail.html", listing=listing, show_matches=bool(matches), **matches,
+                           fields=form_fields(listing.kind)
                            if listing.kind in services.EDITABLE_KINDS else (),
                            record=services.listing_record(listing), kind_title=KIND_TITLES_RU[listing.kind],
                            status_titles=STATUS_TITLES_RU, hidden_reason=services.hidden_reason(listing),

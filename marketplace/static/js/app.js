@@ -88,6 +88,27 @@
         .catch(function () { list.hidden = true; });
     }, 200);
 
+    // "Подобрать по описанию": the engine's classifier reads the listing's title and description.
+    var suggestUrl = input.getAttribute("data-suggest-url");
+    if (suggestUrl && input.form) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-sm btn-outline-primary mt-1 picker-suggest";
+      button.textContent = "Подобрать коды по описанию";
+      wrapper.insertBefore(button, list);
+      button.addEventListener("click", function () {
+        var parts = ["title", "description"].map(function (name) {
+          var el = input.form.elements[name];
+          return el ? el.value.trim() : "";
+        }).filter(function (v) { return v.length > 0; });
+        if (!parts.length) { render([]); return; }
+        fetch(suggestUrl + "?text=" + encodeURIComponent(parts.join(". ")), { headers: { "Accept": "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(render)
+          .catch(function () { list.hidden = true; });
+      });
+    }
+
     search.addEventListener("input", lookup);
     search.addEventListener("keydown", function (e) {
       if (e.key === "Enter") {  // never submit the listing form from the search box

@@ -1,0 +1,114 @@
+"""Pages of the matching engine: a listing's matches grouped by tier with their reasons, and a supplier's feed."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from marketplace.core import permissions
+from marketplace.extensions import db
+from marketplace.listings.models import Listing, Side
+from marketplace.matches import services
+from marketplace.matches.models import Match
+from matching.geo import ProcurementTier
+
+bp = Blueprint("matches", __name__)
+
+SIGNAL_TITLES_RU = {"semantic": "сходство текста", "codes": "совпадение кодов", "distance": "близость"}
+CONSTRAINT_TITLES_RU = {"relevance": "вид работ", "quantity": "объём", "deadline": "срок",
+                        "certifications": "сертификаты"}
+
+
+def can_see_matches(user: Any, listing: Listing) -> bool:
+    """The listing's organization, the coordinators of its region and admins see its matches."""
+    return permissions.can_edit_listing(user, listing) or permissions.is_coordinator_for(user, listing.region_code)
+
+
+def matches_context(listing: Listing, mode: str | None = None) -> dict[str, Any]:
+    """What the matches partial shows for ``listing`` (a need's offers by tier, or an offer's needs)."""
+    run = services.last_run(listing.id)
+    context: dict[str, Any] = {"listing": listing, "run": run, "tiers": ProcurementTier,
+                               "signal_titles": SIGNAL_TITLES_RU, "constraint_titles": CONSTRAINT_TITLES_RU}
+    if listing.side == Side.NEED:
+        try:
+            policy = services.parse_policy({"mode": mode} if mode else None, base=services.policy_for(listing))
+        except services.PolicyError:
+            policy = services.policy_for(listing)
+        ranked = services.ranked_matches(listing, policy)
+        context.update(ranked=ranked, policy=policy, chain_request=_chain_request(listing))
+    else:
+        rows = db.session.scalars(select(Match).where(Match.offer_id == listing.id, Match.acceptable.is_(True))
+                                  .order_by(Match.score.desc())).all()
+        context.update(needs=[m for m in rows if services.need_visible_to(m.need, listing.organization_id)])
+    return context
+
+
+def _chain_request(listing: Listing):
+    from marketplace.chains.models import ChainRequest
+
+    return db.session.scalar(select(ChainRequest).where(ChainRequest.need_id == listing.id)
+                             .order_by(ChainRequest.id.desc()).limit(1))
+
+
+@bp.get("/listings/<int:listing_id>/matches")
+@login_required
+def listing_matches(listing_id: int) -> str:
+    listing = permissions.listing_or_404(listing_id)
+    if not can_see_matches(current_user, listing):
+        abort(404)
+    mode = request.args.get("mode")
+    if mode not in (None, "strict", "weighted"):
+        abort(400)
+    return render_template("matches/listing.html", **matches_context(listing, mode))
+
+
+@bp.post("/listings/<int:listing_id>/matches/refresh")
+@login_required
+def refresh(listing_id: int) -> Any:
+    listing = permissions.listing_or_404(listing_id, edit=True)
+    from workers import queue
+
+    db.session.commit()
+    handle = queue.enqueue("matching.refresh", listing.id)
+    if handle.status == "finished":
+        flash("Подбор обновлён.", "success")
+    elif handle.status in ("queued", "deferred"):
+        flash("Подбор поставлен в очередь, обновите страницу через минуту.", "info")
+    else:
+        flash("Подбор не удался, попробуйте позже.", "danger")
+    return redirect(url_for("matches.listing_matches", listing_id=listing.id))
+
+
+@bp.post("/matches/<int:match_id>/status")
+@login_required
+def set_status(match_id: int) -> Any:
+    row = db.session.get(Match, match_id)
+    if row is None:
+        abort(404)
+    buyer_side = permissions.can_edit_listing(current_user, row.need)
+    supplier_side = permissions.can_edit_listing(current_user, row.offer) and services.need_visible_to(
+        row.need, row.offer.organization_id)
+    if not (buyer_side or supplier_side):
+        abort(404)
+    try:
+        services.set_match_status(row, request.form.get("status", ""))
+    except services.PolicyError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("matches.feed") if supplier_side and not buyer_side else \
+            url_for("matches.listing_matches", listing_id=row.need_id)
+    return redirect(target)
+
+
+@bp.get("/my/feed")
+@login_required
+def feed() -> str:
+    org = permissions.current_organization(current_user)
+    rows = services.feed_for_organization(org.id) if org is not None else []
+    return render_template("matches/feed.html", organization=org, rows=rows, tiers=ProcurementTier)
