@@ -235,3 +235,27 @@ def test_a_listing_published_through_the_site_during_a_redis_outage_reaches_the_
     _forget_request_state()  # the worker ran in this test's app context and closed its session
     page = client.get("/search", query_string={"q": "токарная обработка"}).get_data(as_text=True)
     assert f'data-listing-id="{listing_id}"' in page
+
+
+@pytest.mark.redis
+def test_the_schedulers_periodic_drain_picks_up_what_an_outage_left(app, db, index, add_listing, redis_url):
+    import redis
+    from rq import Queue, SimpleWorker
+
+    from workers.schedule import build_scheduler
+
+    listing_id = add_listing(kind="surplus", title="Остатки листового проката", okpd2=["24.10.3"], quantity=5)
+    assert services.pending_outbox() == 1  # committed while Redis was down; nothing was enqueued
+    connection = redis.Redis.from_url(redis_url)
+    queue = Queue("search", connection=connection)
+    queue.empty()
+    app.config["REDIS_URL"] = redis_url
+    try:
+        due = {job.name for job in build_scheduler(connection).enqueue_jobs()}  # the scheduler's first tick
+        assert "search.drain_outbox" in due
+        SimpleWorker([queue], connection=connection).work(burst=True)
+    finally:
+        app.config["REDIS_URL"] = None
+        Queue("default", connection=connection).empty()
+    assert services.pending_outbox() == 0
+    assert [h.id for h in index.search(Query(text="прокат", k=3)).hits] == [listing_id]

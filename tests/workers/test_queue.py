@@ -95,6 +95,20 @@ def test_scheduler_registers_the_periodic_jobs(app, redis_url):
     from workers.schedule import PERIODIC_JOBS, build_scheduler
 
     scheduler = build_scheduler(redis.Redis.from_url(redis_url))
-    registered = {j.name for j in scheduler.get_jobs()}
-    assert registered == {p.job for p in PERIODIC_JOBS if p.job in load_jobs()}
-    assert "listings.expire" in registered
+    registered = {j.name: j for j in scheduler.get_jobs()}
+    assert set(registered) == {p.job for p in PERIODIC_JOBS}
+    assert {"search.drain_outbox", "listings.expire", "search.reconcile"} <= set(registered)
+    for name, cron_job in registered.items():  # each runs on its job's queue, under its job's timeout
+        spec = get_spec(name)
+        assert (cron_job.queue_name, cron_job.job_options["job_timeout"]) == (spec.queue, spec.timeout)
+        assert cron_job.args == (name, [], {})
+
+
+def test_every_periodic_job_names_a_declared_job():
+    from workers.schedule import PERIODIC_JOBS
+
+    declared = load_jobs()
+    assert [p.job for p in PERIODIC_JOBS if p.job not in declared] == []
+    assert all((p.interval is None) != (p.cron is None) for p in PERIODIC_JOBS)
+    drain = next(p for p in PERIODIC_JOBS if p.job == "search.drain_outbox")
+    assert drain.interval and drain.interval <= 60  # what an outage left is picked up within a minute
