@@ -100,14 +100,17 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=7)
     parser.add_argument("--scenario", action="append")
+    parser.add_argument("--target", type=float, default=1.0,
+                        help="seconds the slowest build (best + k alternatives) may take; exit 1 above it")
     args = parser.parse_args()
     regions = load_regions()
     scenarios = args.scenario or ["one-tier", "one-tier+deadline", "one-tier+tight", "one-tier+capacity", "dag",
                                   "mixed"]
     transport = TransportModel()
     print(f"{args.stages} stages × {args.candidates} candidates, best + {args.k} alternatives, "
-          f"{args.seeds} seeds, {os.cpu_count()} CPUs")
+          f"{args.seeds} seeds, {len(os.sched_getaffinity(0))} CPUs")
     print(f"{'scenario':20} {'median s':>9} {'max s':>7} {'expansions':>11} {'kept/stage':>11} {'chains':>7}")
+    worst = 0.0
     for scenario in scenarios:
         times, expansions, kept, found, inexact = [], [], [], [], 0
         for seed in range(args.seeds):
@@ -122,6 +125,11 @@ def main() -> None:
         print(f"{scenario:20} {statistics.median(times):9.3f} {max(times):7.3f} "
               f"{int(statistics.median(expansions)):11d} {statistics.mean(kept):11.0f} {min(found):>3}-{max(found)}"
               + (f"  ({inexact} stopped at max_expansions)" if inexact else ""))
+        worst = max(worst, *times)
+    met = worst <= args.target
+    print(f"target: every build ≤ {args.target:g} s — {'met' if met else 'NOT met'} (slowest {worst:.3f} s)")
+    if not met:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
