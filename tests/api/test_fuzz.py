@@ -1,5 +1,6 @@
 """A bounded, deterministic schemathesis run over /api/v1/openapi.json: no operation answers with a 5xx, a status code
-the schema does not declare or a content type it does not declare, whatever the generated path, query and body.
+the schema does not declare or a content type it does not declare (on PostgreSQL: nor a body off the schema),
+whatever the generated path, query and body.
 
 Two passes. In the first everything is generated, ids included, so most ids name nothing and the lookups answer 404.
 In the second the ids in the path name the world's real objects (the caller's own and visible ones), so the handlers
@@ -15,7 +16,12 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import content_type_conformance, not_a_server_error, status_code_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 MAX_EXAMPLES = 20
 MAX_EXAMPLES_KNOWN_IDS = 10
@@ -31,8 +37,15 @@ UNDOCUMENTED_STATUS = {("POST", "/api/v1/listings/{listing_id}/matches/refresh")
 NOT_FOUND_BY_DESIGN = {"/api/v1/tenders/{tender_id}/lots/{lot_id}/award"}
 
 
+def _checks(app: Any) -> list[Any]:
+    """The bodies are checked against the schema on PostgreSQL only: SQLite hands back naive date-times, which the
+    API writes without an offset ("2026-12-01T18:22:04"), not the RFC 3339 date-time the schema promises."""
+    on_postgres = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    return [*CHECKS, response_schema_conformance] if on_postgres else CHECKS
+
+
 def _run(operation: Any, headers: dict[str, str], statuses: list[tuple[str, str, int]], *, max_examples: int,
-         path_parameters: dict[str, Any] | None = None) -> None:
+         checks: list[Any], path_parameters: dict[str, Any] | None = None) -> None:
     @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy())
@@ -41,9 +54,8 @@ def _run(operation: Any, headers: dict[str, str], statuses: list[tuple[str, str,
             case.path_parameters = {**(case.path_parameters or {}), **path_parameters}
         response = case.call(headers=headers)
         statuses.append((case.method, operation.path, response.status_code))
-        checks = CHECKS if (case.method.upper(), operation.path) not in UNDOCUMENTED_STATUS else \
-            [c for c in CHECKS if c is not status_code_conformance]
-        case.validate_response(response, checks=checks)
+        case.validate_response(response, checks=checks if (case.method.upper(), operation.path) not in
+                               UNDOCUMENTED_STATUS else [c for c in checks if c is not status_code_conformance])
 
     check()
 
@@ -70,6 +82,7 @@ def test_no_operation_answers_with_a_server_error_or_off_the_schema(app, client,
         world.users[role].email_confirmed_at = datetime.now(UTC)
     headers = {role: bearer(world.users[role]) for role in ("member_a", "buyer", "coordinator_27")}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    checks = _checks(app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 30
     operations = [op for op in operations if op.definition.raw.get("operationId") not in SKIPPED]
@@ -77,7 +90,7 @@ def test_no_operation_answers_with_a_server_error_or_off_the_schema(app, client,
     # 1. Everything generated.
     generated: list[tuple[str, str, int]] = []
     for operation in operations:
-        _run(operation, headers["member_a"], generated, max_examples=MAX_EXAMPLES)
+        _run(operation, headers["member_a"], generated, max_examples=MAX_EXAMPLES, checks=checks)
     # The token was accepted: writes got past authentication (to success or to the services' validation).
     writes = [status for method, _, status in generated if method != "GET"]
     assert any(200 <= status < 300 for status in writes)
@@ -102,7 +115,7 @@ def test_no_operation_answers_with_a_server_error_or_off_the_schema(app, client,
             if path_parameters is None or (role == "coordinator_27") != operation.path.startswith(
                     "/api/v1/coordinator/"):
                 continue
-            _run(operation, headers[role], known[role], max_examples=MAX_EXAMPLES_KNOWN_IDS,
+            _run(operation, headers[role], known[role], max_examples=MAX_EXAMPLES_KNOWN_IDS, checks=checks,
                  path_parameters=path_parameters)
 
     # The ids reached the objects: each read of the supplier's pass found what it asked for ...
