@@ -76,7 +76,7 @@ def people(live_server):
         rival = make.user(role=UserRole.MANUFACTURER, organization=rival_org, password=PASSWORD,
                           email_confirmed_at=confirmed)
         db.session.commit()
-        out = {"buyer": buyer.email, "supplier": supplier.email, "rival_user_id": rival.id,
+        out = {"buyer": buyer.email, "supplier": supplier.email, "rival": rival.email, "rival_user_id": rival.id,
                "supplier_org_id": supplier_org.id, "rival_org_id": rival_org.id}
         db.session.remove()
     return out
@@ -265,12 +265,26 @@ def test_buyer_publishes_a_tender_a_supplier_responds_and_the_buyer_awards(live_
     assert status_badge(supplier) == "итоги подведены"
     assert supplier.locator(f"[data-award='{lot_id}']").inner_text().strip() == \
         f"Победитель: ООО «Приморский литейный завод», 222{NBSP}060 ₽"
-    supplier.goto(f"{base}/tenders/responses")
+    supplier.goto(f"{base}/tenders/")
+    follow(supplier, supplier.get_by_role("link", name="Мои предложения по тендерам"))
+    assert supplier.locator("h1").inner_text() == "Мои предложения по тендерам"
     mine = supplier.locator("table tbody tr")
     assert mine.count() == 1
     assert [c.strip() for c in mine.locator("td").all_inner_texts()] == [
         TENDER_TITLE, f"№ 1 {LOT_TITLE}", f"1{NBSP}850,50 ₽", "21", "победитель"]
     shot(supplier, "14-supplier-won")
+
+    # 11. The rival learns that its response was not chosen, but not who won or for how much.
+    rival = new_page()
+    rival.goto(f"{base}/account/login?next=/tenders/{tender_id}")
+    log_in(rival, people["rival"])
+    rival.wait_for_url(tender_url)
+    assert status_badge(rival) == "итоги подведены"
+    assert rival.locator("[data-award]").count() == 0
+    assert "Приморский литейный завод" not in rival.content()
+    follow(rival, rival.locator("[data-lot-id] a[href*='/tenders/responses/']"))
+    assert "не выбрано" in rival.locator("dl[data-response-id]").inner_text()
+    shot(rival, "15-rival-not-chosen")
 
     # What the server saved.
     with live_server.app.app_context():
