@@ -47,4 +47,8 @@ def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: 
     if no_serve:
         return
     click.echo(f"Космос: http://{host}:{port}/", err=True)
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    # Not app.run(): Flask ignores it inside a ``flask``/``cosmos`` CLI command (FLASK_RUN_FROM_CLI).
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), use_reloader=False, use_debugger=False,
+               threaded=True)
