@@ -148,8 +148,10 @@ def browser(chromium: str, request: pytest.FixtureRequest) -> Iterator[Any]:
 @pytest.fixture
 def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """``new_page()`` → a page in a fresh browser context (its own cookies: one per user of a multi-user flow).
-    When the test fails, each page's last state is kept as ``failed-<n>.png``."""
+    Script errors and CSP refusals on any page fail the test; when it fails, each page's last state is kept as
+    ``failed-<n>.png``."""
     contexts: list[Any] = []
+    problems: list[str] = []
 
     def open_page() -> Any:
         context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
@@ -157,10 +159,16 @@ def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         page = context.new_page()
         page.set_default_timeout(15_000)
         page.shots = browser.shots  # type: ignore[attr-defined]
+        # A resource answering 4xx is the page's business (a 422 form, the missing favicon); a script error or a
+        # Content-Security-Policy refusal is a broken page.
+        page.on("console", lambda message: message.type == "error" and not message.text.startswith(
+            "Failed to load resource") and problems.append(f"console: {message.text}"))
+        page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
         return page
 
     try:
         yield open_page
+        assert problems == [], "the pages logged errors"
     finally:
         report = getattr(request.node, "rep_call", None)
         for n, context in enumerate(contexts, start=1):
