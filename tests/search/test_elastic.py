@@ -63,6 +63,23 @@ def test_filter_clauses_are_exact():
     assert must_not == [{"range": {"starts_on": {"gt": "2026-03-05"}}}, {"range": {"ends_on": {"lt": "2026-03-05"}}}]
 
 
+def test_every_filter_and_facet_targets_a_keyword_field_of_the_template():
+    props = index_template("cosmos", DIM)["template"]["mappings"]["properties"]
+    must, _ = filter_clauses(Filters(districts=("FEFD",), countries=("RU", "BY"), statuses=("active",),
+                                     okved2=("25.62",)))
+    assert must == [{"terms": {"district": ["FEFD"]}}, {"terms": {"country": ["RU", "BY"]}},
+                    {"terms": {"status": ["active"]}}, {"terms": {"okved2_path": ["25.62"]}}]
+    for clause in must:
+        (field,) = clause["terms"]
+        assert props[field] == {"type": "keyword"}, field
+    from search import FACETS
+
+    body = search_bodies(Query(text="сварка", facets=FACETS), DIM)["page"]
+    assert set(body["aggs"]) == set(FACETS)
+    for name, agg in body["aggs"].items():
+        assert props[agg["terms"]["field"]] == {"type": "keyword"}, name
+
+
 def test_text_query_words_phrases_prefix_and_families():
     family = _word_families()
     assert "сварочный" in family("сварка") and "сварка" not in family("сварка")
