@@ -255,6 +255,9 @@ def new_lot(tender_id: int) -> Page:
 def edit_lot(tender_id: int, lot_id: int) -> Page:
     tender = access.tender_or_404(tender_id, manage=True)
     lot = access.lot_or_404(tender, lot_id)
+    if tender.status != TenderStatus.DRAFT:
+        flash(_("Лоты опубликованного тендера изменить нельзя."), "warning")
+        return redirect(url_for("tenders.show", tender_id=tender.id))
     form = LotForm()
     _lot_form_choices(form)
     if request.method == "GET":

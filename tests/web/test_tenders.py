@@ -168,6 +168,22 @@ def test_negative_price_is_refused_next_to_the_field_and_the_comment_is_kept(cli
     assert services.organization_response(world.lot, supplier_org.id) is None
 
 
+def test_lot_of_a_published_tender_is_not_offered_for_editing(client, factories, db):
+    world = make_tender(factories)
+    login(client, world.buyer)
+    edit_url = f"/tenders/{world.tender.id}/lots/{world.lot.id}/edit"
+    response = client.get(edit_url)
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/tenders/{world.tender.id}")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Лоты опубликованного тендера изменить нельзя." in page
+    response = client.post(edit_url, data={"csrf_token": csrf_token(client), "title": "Другое", "quantity": "1",
+                                           "unit": "шт", "region": "27", "delivery_deadline": "2030-01-01",
+                                           "okpd2": "25.62.20"})
+    assert response.status_code == 302
+    db.session.refresh(world.lot)
+    assert world.lot.title == "Втулки бронзовые 1"
+
+
 def test_response_after_deadline_is_refused(client, factories, db):
     world = make_tender(factories)
     supplier_org = factories.organization()
@@ -236,6 +252,7 @@ GET_MATRIX = {
     "/tenders/{t}/lots/{l}/respond": (302, 404, 200, 404, 404, 404, 404),
     "/tenders/{t}/edit": (302, 302, 404, 404, 404, 404, 302),
     "/tenders/{t}/lots/new": (302, 302, 404, 404, 404, 404, 302),
+    "/tenders/{t}/lots/{l}/edit": (302, 302, 404, 404, 404, 404, 302),
 }
 
 
