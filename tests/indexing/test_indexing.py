@@ -61,11 +61,23 @@ def test_check_reports_differences_and_reindex_clears_them(app, db, factories, i
     assert b in dict(index.ids())
 
 
-def test_search_cli_check_and_reindex(app, db, factories, index, runner, add_listing):
+def test_search_cli_check_and_reindex(app, db, factories, index, runner, add_listing, monkeypatch):
+    import marketplace.commands
+
     add_listing(kind="product", title="Фланцы стальные", okpd2=["25.99.29"])
     result = runner.invoke(args=["search", "check"])
     assert result.exit_code == 1 and "Нет в индексе: 1" in result.output
-    assert runner.invoke(args=["search", "reindex"]).exit_code == 0
+    bars: list[tuple[str, int]] = []
+    real_bar = marketplace.commands.progress_bar
+
+    def recording_bar(items, label, length):
+        bars.append((label, length))
+        return real_bar(items, label, length)
+
+    monkeypatch.setattr(marketplace.commands, "progress_bar", recording_bar)
+    result = runner.invoke(args=["search", "reindex"])
+    assert result.exit_code == 0 and "Проиндексировано:" in result.output
+    assert bars == [("Индексация", 1)]  # the command shows the shared progress bar over the batches
     result = runner.invoke(args=["search", "check", "--json"])
     assert result.exit_code == 0 and '"consistent": true' in result.output
 
