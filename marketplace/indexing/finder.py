@@ -121,9 +121,9 @@ def _hidden_lot_ids(user: Any) -> tuple[int, ...]:
 def find_listings(criteria: ListingCriteria, user: Any = None) -> ListingResults:
     """Active listings matching ``criteria`` that ``user`` may see, ranked by the index.
 
-    With words the match set is the listings that contain them in any inflection (BM25, with the listing's
-    vector as a tie-breaker on the embedded index); when nothing contains them the nearest listings by meaning
-    are shown instead (``similar``). Without words the filtered listings come newest first.
+    With words the match set is the listings that contain them in any inflection, ranked by BM25; when nothing
+    contains them the nearest listings by meaning are shown instead (``similar``). Without words the filtered
+    listings come newest first.
     """
     from search import Filters, Query
 
@@ -136,11 +136,11 @@ def find_listings(criteria: ListingCriteria, user: Any = None) -> ListingResults
     backend = get_backend()
     similar = False
     if criteria.text:
-        vector = get_encoder().encode_queries([criteria.text])[0]
-        result = backend.search(Query(text=criteria.text, vector=vector, mode="text", filters=filters,
-                                      facets=PAGE_FACETS, k=criteria.per_page, offset=offset))
-        if result.total == 0:
+        result = backend.search(Query(text=criteria.text, filters=filters, facets=PAGE_FACETS,
+                                      k=criteria.per_page, offset=offset))
+        if result.total == 0:  # encode only here: a query vector costs more than the word search
             similar = True
+            vector = get_encoder().encode_queries([criteria.text])[0]
             result = backend.search(Query(vector=vector, filters=filters, facets=PAGE_FACETS,
                                           k=criteria.per_page, offset=offset))
     else:
