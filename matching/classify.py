@@ -1,9 +1,11 @@
 """ОКПД2/ОКВЭД2 classification: free text → ranked codes, using the classifier's own hierarchy.
 
 A code is scored by how well the text matches its own name or the name of any code below it (the best match in
-its subtree), plus a share of how well it matches its parent's whole group (hierarchical smoothing), minus a
-small prior that prefers the subcategory level (``25.62.20``) where buyers' texts usually belong. Text is compared
-as TF-IDF over Russian Snowball stems plus character n-grams of the stems, so inflections and compound words meet.
+its subtree, discounted a little per level so that a code's own name counts more than a descendant's), plus a
+share of how well it matches its parent's whole group (hierarchical smoothing), minus a small prior that prefers
+the subcategory level (``25.62.20``) where buyers' texts usually belong, minus a penalty when the text asks for a
+service ("услуги", "работы") and the code's name is a product. Text is compared as TF-IDF over Russian Snowball
+stems plus character n-grams of the stems, so inflections and compound words meet.
 """
 from __future__ import annotations
 
@@ -17,8 +19,14 @@ import numpy as np
 from matching.text import stem_text, stems
 
 # Penalty by code length: 8 = subcategory "25.62.20" (no penalty), 12 = leaf "25.62.20.110", 7 = group "25.62.2".
-DEFAULT_LEVEL_PENALTY: Mapping[int, float] = {8: 0.0, 12: 0.2, 7: 0.08}
+DEFAULT_LEVEL_PENALTY: Mapping[int, float] = {8: 0.0, 12: 0.25, 7: 0.1}
 DEFAULT_OTHER_PENALTY = 0.3
+# Stems that mark a text or a code name as a service (ОКПД2 names services "Услуги ..." and "Работы ...").
+SERVICE_STEMS = frozenset({"услуг", "работ"})
+# ОКПД2 mixes products and services, so a service request should not land on a product; ОКВЭД2 names activities.
+DEFAULT_SERVICE_PENALTY: Mapping[str, float] = {"okpd2": 0.3}
+# Bumped when the fitted attributes change, so that a cached model of an older layout is refitted, not misused.
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,10 @@ def _word_analyzer(text: str) -> list[str]:
     return stems(text)
 
 
+def _is_service(text: str) -> bool:
+    return not SERVICE_STEMS.isdisjoint(stems(text))
+
+
 class CodeClassifier:
     """Rank the codes of one scheme for a text.
 
@@ -59,6 +71,9 @@ class CodeClassifier:
     parent_weight : weight of the similarity to the parent's whole group (hierarchical smoothing).
     level_penalty : score subtracted by code length; lengths not listed get ``other_penalty``.
     char_ngrams : character n-gram range over stems; ``None`` turns the character part off.
+    subtree_discount : factor applied per level to a descendant's score when a code borrows it (1 = plain max).
+    service_penalty : subtracted from codes whose name is not a service when the text names a service
+        ("услуги", "работы"); ``None`` takes the scheme's default (0.3 for ОКПД2, 0 otherwise).
 
     >>> clf = CodeClassifier().fit([CodeEntry("C", "Продукция обрабатывающих производств"),
     ...                             CodeEntry("25", "Изделия металлические готовые", "C")])
@@ -68,12 +83,15 @@ class CodeClassifier:
 
     def __init__(self, scheme: str = "okpd2", *, parent_weight: float = 0.3,
                  level_penalty: Mapping[int, float] | None = None, other_penalty: float = DEFAULT_OTHER_PENALTY,
-                 char_ngrams: tuple[int, int] | None = (3, 5), batch_size: int = 256):
+                 char_ngrams: tuple[int, int] | None = (3, 5), subtree_discount: float = 0.9,
+                 service_penalty: float | None = None, batch_size: int = 256):
         self.scheme = scheme
         self.parent_weight = parent_weight
         self.level_penalty = level_penalty
         self.other_penalty = other_penalty
         self.char_ngrams = char_ngrams
+        self.subtree_discount = subtree_discount
+        self.service_penalty = service_penalty
         self.batch_size = batch_size
 
     # -- fitting -------------------------------------------------------------------------------------------
@@ -99,7 +117,9 @@ class CodeClassifier:
         for code, texts in (related or {}).items():
             if code in index:
                 groups[index[code]].extend(texts)
-        group_docs = [" ".join(g) for g in groups]
+        # Only a parent's group is ever compared (the smoothing term of its children), so only those are built.
+        group_owner = np.unique(parent[parent >= 0])
+        group_docs = [" ".join(groups[i]) for i in group_owner]
 
         self.word_vectorizer_ = TfidfVectorizer(analyzer=_word_analyzer, sublinear_tf=True, dtype=np.float32)
         self.word_vectorizer_.fit(names)
@@ -120,10 +140,18 @@ class CodeClassifier:
         self.parent_ = parent
         self.name_matrix_ = self._stack(name_w, name_c).T.tocsr()
         self.group_matrix_ = self._stack(group_w, group_c).T.tocsr()
+        # Column of each code's parent in the group matrix; a code without a parent points one past the end,
+        # where decision_function puts a column of zeros.
+        self.parent_group_ = np.searchsorted(group_owner, parent).astype(np.int64)
+        self.parent_group_[parent < 0] = len(group_owner)
         penalties = dict(DEFAULT_LEVEL_PENALTY if self.level_penalty is None else self.level_penalty)
         self.prior_ = -np.array([penalties.get(len(c), self.other_penalty) for c in codes], dtype=np.float32)
         self.levels_ = self._levels(parent, depth)
         self.index_ = index
+        self.is_service_ = np.array([_is_service(n) for n in names], dtype=bool)
+        self.service_penalty_ = float(DEFAULT_SERVICE_PENALTY.get(self.scheme, 0.0) if self.service_penalty is None
+                                      else self.service_penalty)
+        self.format_version_ = FORMAT_VERSION
         return self
 
     def _stack(self, word, char):
@@ -135,13 +163,16 @@ class CodeClassifier:
         return (sp.hstack([word, char]) * np.float32(np.sqrt(0.5))).tocsr()
 
     @staticmethod
-    def _levels(parent: np.ndarray, depth: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Children grouped by depth, deepest first, as (child indices, their parents) for the subtree max."""
+    def _levels(parent: np.ndarray, depth: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Children grouped by depth, deepest first, for the subtree max: (child indices sorted by parent, the
+        distinct parents, where each parent's run of children starts), the layout ``np.maximum.reduceat`` wants."""
         out = []
         for d in range(int(depth.max(initial=0)), 0, -1):
             child = np.flatnonzero((depth == d) & (parent >= 0))
             if len(child):
-                out.append((child, parent[child]))
+                child = child[np.argsort(parent[child], kind="stable")]
+                parents, starts = np.unique(parent[child], return_index=True)
+                out.append((child, parents, starts))
         return out
 
     # -- prediction ----------------------------------------------------------------------------------------
@@ -155,12 +186,19 @@ class CodeClassifier:
         q = self._vectorize(texts)
         own = (q @ self.name_matrix_).toarray()
         group = (q @ self.group_matrix_).toarray()
-        best = own.copy()
-        for child, par in self.levels_:
-            # np.maximum.at over columns: a parent keeps the best score found in its subtree.
-            np.maximum.at(best.T, par, best.T[child])
-        scores = best + self.parent_weight * np.where(self.parent_ >= 0, group[:, self.parent_], 0.0)
+        group = np.hstack([group, np.zeros((group.shape[0], 1), dtype=group.dtype)])
+        scores = own
+        discount = np.float32(self.subtree_discount)
+        for child, parents, starts in self.levels_:
+            # Deepest level first, so a parent keeps the best (discounted) score found anywhere in its subtree.
+            below = np.maximum.reduceat(scores[:, child], starts, axis=1)
+            below *= discount
+            scores[:, parents] = np.maximum(scores[:, parents], below)
+        scores += np.float32(self.parent_weight) * group[:, self.parent_group_]
         scores += self.prior_
+        if self.service_penalty_:
+            asks_service = np.array([_is_service(t) for t in texts], dtype=bool)
+            scores[asks_service] -= np.float32(self.service_penalty_) * ~self.is_service_
         return scores.astype(np.float32, copy=False)
 
     def predict_many(self, texts: Sequence[str], top: int = 10) -> list[list[CodeSuggestion]]:
@@ -198,4 +236,6 @@ class CodeClassifier:
         obj = joblib.load(path)
         if not isinstance(obj, cls):
             raise TypeError(f"{path} does not hold a {cls.__name__}")
+        if getattr(obj, "format_version_", 1) != FORMAT_VERSION:
+            raise ValueError(f"{path} holds a classifier of an older layout; fit it again")
         return obj
