@@ -273,3 +273,12 @@ def test_import_cli_json(runner, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.strip().splitlines()[-1])
     assert report["imported"] is True and report["listings_created"] == 3
+
+
+def test_import_cli_shows_progress_and_json_stays_clean(runner, tmp_path):
+    path = write_csv(tmp_path / "ok.csv", rows_basic())
+    result = runner.invoke(args=["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Проверка" in result.stderr  # the progress bar over the rows, on stderr
+    result = runner.invoke(args=["import", "--json", str(path)])
+    assert "Проверка" not in result.output and json.loads(result.stdout.strip().splitlines()[-1])["imported"]
