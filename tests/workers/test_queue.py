@@ -112,3 +112,29 @@ def test_every_periodic_job_names_a_declared_job():
     assert all((p.interval is None) != (p.cron is None) for p in PERIODIC_JOBS)
     drain = next(p for p in PERIODIC_JOBS if p.job == "search.drain_outbox")
     assert drain.interval and drain.interval <= 60  # what an outage left is picked up within a minute
+
+
+@pytest.mark.redis
+def test_cosmos_worker_runs_what_was_queued(app, db, runner, redis_url):
+    import redis
+    from rq import Queue
+    from rq.job import Job
+
+    connection = redis.Redis.from_url(redis_url)
+    Queue("default", connection=connection).empty()
+    app.config["REDIS_URL"] = redis_url
+    try:
+        handle = record_call.enqueue(7)
+        assert handle.status == "queued"
+        result = runner.invoke(args=["worker", "--burst", "--queues", "default"])
+    finally:
+        app.config["REDIS_URL"] = None
+    assert result.exit_code == 0, result.output
+    job_ = Job.fetch(handle.id, connection=connection)  # the worker ran it in its forked work horse
+    assert job_.get_status() == "finished" and job_.return_value() == 14
+
+
+def test_worker_and_scheduler_need_redis(app, runner):
+    for command in (["worker", "--burst"], ["scheduler"]):
+        result = runner.invoke(args=command)
+        assert result.exit_code == 2 and "REDIS_URL" in result.output, command
