@@ -12,6 +12,14 @@ from marketplace.tenders import services
 from marketplace.tenders.models import LotAward, TenderStatus
 from tests.fixtures.tenders import csrf_token, login, make_tender, post
 
+
+@pytest.fixture(autouse=True)
+def jobs(enqueued: list[str]) -> list[str]:
+    """The jobs the pages enqueue (the search slice's outbox drain, matching) are recorded, not run: they have
+    their own tests, and run inline they would fit the search encoder here."""
+    return enqueued
+
+
 # The buyer's and the supplier's flow ---------------------------------------------------------------
 
 def test_buyer_creates_tender_errors_show_next_to_fields_and_input_is_kept(client, factories):
@@ -38,7 +46,7 @@ def test_post_without_csrf_token_changes_nothing(client, factories, db):
     assert db.session.scalar(select(Tender).where(Tender.title == "Без токена")) is None
 
 
-def test_buyer_flow_create_lot_publish(client, factories, db):
+def test_buyer_flow_create_lot_publish(client, factories, db, jobs):
     org = factories.organization(region="27")
     buyer = factories.user(role=UserRole.BUYER, organization=org)
     login(client, buyer)
@@ -57,8 +65,10 @@ def test_buyer_flow_create_lot_publish(client, factories, db):
     response = post(client, lot_url, title="Подшипник 6205", okpd2="28.15.10", quantity="1 000", unit="шт",
                     region="27", town="Хабаровск", delivery_deadline="2030-01-01", budget="50000", description="")
     assert response.status_code == 302
+    jobs.clear()
     response = post(client, None, f"/tenders/{tender_id}/publish")
     assert response.status_code == 302
+    assert "search.drain_outbox" in jobs  # the published lots go to the search index
     tender = db.session.get(services.Tender, tender_id)
     db.session.refresh(tender)
     assert tender.status == TenderStatus.PUBLISHED and tender.lots[0].quantity == 1000
