@@ -390,3 +390,51 @@ def test_rebuild_by_the_author_replaces_the_suggested_chains(client, auth, built
     assert len(body["chains"]) == services.DEFAULT_ALTERNATIVES + 1 > old
     assert [c["rank"] for c in body["chains"]] == list(range(len(body["chains"])))
     problem(client.post(f"/api/v1/chains/requests/{built.id}/rebuild", headers=auth("coordinator_25")), 404)
+
+
+def test_responses_follow_the_openapi_document(app, client, auth, built, seeded):
+    """Every chain operation's answers — successes and problems — match what /api/v1/openapi.json declares."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite hands back naive date-times, written without the offset the schema's date-time wants")
+    import schemathesis
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    coordinator = auth("coordinator_27")
+    calls = [
+        ("GET", "/api/v1/chains/templates", "/api/v1/chains/templates", None, {}),
+        ("GET", "/api/v1/chains/requests", "/api/v1/chains/requests", None, auth("buyer")),
+        ("POST", "/api/v1/chains/requests", "/api/v1/chains/requests",
+         {"template": "pump_unit", "quantity": 3, "delivery_region": "27"}, auth("buyer")),
+        ("POST", "/api/v1/chains/requests", "/api/v1/chains/requests", {"quantity": -1}, auth("buyer")),
+        ("GET", "/api/v1/chains/requests/{request_id}", f"/api/v1/chains/requests/{built.id}", None, auth("buyer")),
+        ("POST", "/api/v1/chains/requests/{request_id}/rebuild", f"/api/v1/chains/requests/{built.id}/rebuild",
+         None, auth("buyer")),
+    ]
+    for method, template, path, body, headers in calls:
+        response = client.open(path, method=method, json=body, headers=headers)
+        schema[template][method].validate_response(response)
+    best, other = (chain["id"] for chain in client.get(f"/api/v1/chains/requests/{built.id}",
+                                                       headers=coordinator).get_json()["chains"][:2])  # rebuilt
+    machining = next(o for o in client.get(f"/api/v1/chains/{best}/alternatives", headers=coordinator)
+                     .get_json()["items"] if o["stage"] == "housing_machining")
+    calls = [
+        ("GET", "/api/v1/chains/{chain_id}", f"/api/v1/chains/{best}", None, auth("buyer")),
+        ("GET", "/api/v1/chains/{chain_id}/alternatives", f"/api/v1/chains/{best}/alternatives", None, coordinator),
+        ("POST", "/api/v1/chains/{chain_id}/swap", f"/api/v1/chains/{best}/swap",
+         {"stage": "housing_machining", "listing_id": machining["alternatives"][0]["listing_id"]}, coordinator),
+        ("POST", "/api/v1/chains/{chain_id}/comments", f"/api/v1/chains/{best}/comments", {"text": "Ок"},
+         coordinator),
+        ("POST", "/api/v1/chains/{chain_id}/approve", f"/api/v1/chains/{best}/approve", {}, auth("buyer")),
+        ("POST", "/api/v1/chains/{chain_id}/reject", f"/api/v1/chains/{other}/reject", {"reason": "дорого"},
+         coordinator),
+        ("POST", "/api/v1/chains/{chain_id}/approve", f"/api/v1/chains/{best}/approve", {}, coordinator),
+        ("POST", "/api/v1/chains/{chain_id}/approve", f"/api/v1/chains/{best}/approve", {}, coordinator),
+        ("GET", "/api/v1/coordinator/chains", "/api/v1/coordinator/chains?status=all", None, coordinator),
+        ("GET", "/api/v1/chains/{chain_id}", f"/api/v1/chains/{best}", None, auth("coordinator_25")),
+    ]
+    statuses = []
+    for method, template, path, body, headers in calls:
+        response = client.open(path, method=method, json=body, headers=headers)
+        statuses.append(response.status_code)
+        schema[template][method].validate_response(response)
+    assert statuses == [200, 200, 200, 201, 403, 200, 200, 409, 200, 404]
