@@ -84,8 +84,40 @@ def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] 
         "BABEL_DEFAULT_TIMEZONE": env.get("COSMOS_TIMEZONE", "Asia/Vladivostok"),
         "COSMOS_DEFAULT_REGION": env.get("COSMOS_DEFAULT_REGION", "27"),
         "COSMOS_LOG_LEVEL": env.get("COSMOS_LOG_LEVEL", "INFO"),
+        # The matching engine: the platform's procurement policy (a need may set its own) and how much work a
+        # web request does inline when jobs run inline.
+        "MATCH_MODE": _choice(env, "COSMOS_MATCH_MODE", ("strict", "weighted"), "strict"),
+        "MATCH_THRESHOLD": _float(env, "COSMOS_MATCH_THRESHOLD", 0.35, 0.0, 1.0),
+        "MATCH_ALLOW_EXCLUDED": _bool(env.get("COSMOS_MATCH_ALLOW_EXCLUDED")),
+        "MATCH_CANDIDATES": _int(env, "COSMOS_MATCH_CANDIDATES", 200),
+        "MATCH_INFER_CODES": _bool(env.get("COSMOS_MATCH_INFER_CODES"), default=True),
+        "MATCH_AFTER_COMMIT": _bool(env.get("COSMOS_MATCH_AFTER_COMMIT"), default=True),
+        "MATCH_INLINE_LIMIT": _int(env, "COSMOS_MATCH_INLINE_LIMIT", 20),
+        "MATCH_SUGGEST_CHAINS": _bool(env.get("COSMOS_MATCH_SUGGEST_CHAINS"), default=True),
     }
     return settings
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+    return value
 
 
 def _embedded_secret(instance: Path) -> str:
