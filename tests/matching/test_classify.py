@@ -68,3 +68,93 @@ def test_real_okpd2_ranks_made_up_requests():
     for (text, code), suggestions in zip(cases.items(), got, strict=True):
         assert suggestions[0].code == code, (text, suggestions[:3])
     assert clf.predict("пиломатериалы хвойных пород", top=1)[0].code.startswith("16.10")
+
+
+# A made-up slice of a classifier with products and the services around them; nothing here comes from eval-dev.
+SHOP = [
+    CodeEntry("C", "Продукция обрабатывающих производств"),
+    CodeEntry("28", "Машины и оборудование", "C"),
+    CodeEntry("28.99", "Оборудование специального назначения прочее", "28"),
+    CodeEntry("28.99.32", "Карусели, качели, тиры и прочие аттракционы", "28.99"),
+    CodeEntry("28.99.32.110", "Карусели и качели ярмарочные", "28.99.32"),
+    CodeEntry("28.93", "Оборудование для производства пищевых продуктов", "28"),
+    CodeEntry("28.93.15", "Печи хлебопекарные неэлектрические", "28.93"),
+    CodeEntry("28.93.15.110", "Печи для выпечки хлеба туннельные", "28.93.15"),
+    CodeEntry("R", "Услуги в области искусства, развлечений, отдыха и спорта"),
+    CodeEntry("93", "Услуги в области спорта, отдыха и развлечений", "R"),
+    CodeEntry("93.21", "Услуги парков культуры и отдыха и тематических парков", "93"),
+    CodeEntry("93.21.10", "Услуги парков культуры и отдыха, включая услуги аттракционов", "93.21"),
+    CodeEntry("S", "Услуги общественных организаций; прочие услуги для населения"),
+    CodeEntry("33", "Услуги по ремонту и монтажу машин и оборудования", "C"),
+    CodeEntry("33.12", "Услуги по ремонту машин и оборудования", "33"),
+    CodeEntry("33.12.19", "Услуги по ремонту и техническому обслуживанию оборудования специального назначения",
+              "33.12"),
+    CodeEntry("33.12.19.110", "Услуги по ремонту хлебопекарных печей", "33.12.19"),
+]
+
+
+@pytest.fixture(scope="module")
+def shop() -> CodeClassifier:
+    return CodeClassifier().fit(SHOP)
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    # Another case, number and word order than any name: the stems and character n-grams meet.
+    ("туннельная печь для выпекания хлеба", "28.93.15"),
+    # Words found only in a leaf's name lead to its subcategory.
+    ("ярмарочная карусель", "28.99.32"),
+    # A service request goes to the service, not to the product it names.
+    ("услуги аттракциона карусель в парке", "93.21.10"),
+    ("услуги по ремонту печи для хлеба", "33.12.19"),
+    # The same words without "услуги" are the product.
+    ("качели и карусели", "28.99.32"),
+])
+def test_unseen_paraphrases_reach_their_subcategory(shop, text, code):
+    assert all(text.lower() != e.name.lower() for e in SHOP)
+    assert shop.predict(text, top=1)[0].code == code
+
+
+def test_service_request_does_not_land_on_a_product(shop):
+    text = "услуги аттракциона карусель в парке"
+    with_penalty = [s.code for s in shop.predict(text, top=3)]
+    without = [s.code for s in CodeClassifier(service_penalty=0.0).fit(SHOP).predict(text, top=3)]
+    assert without[0] == "28.99.32"          # the product's name matches the word best...
+    assert with_penalty[0] == "93.21.10"     # ...but the text asks for a service
+
+
+def test_service_penalty_is_off_for_okved2_by_default():
+    assert CodeClassifier(scheme="okved2").fit(SHOP).service_penalty_ == 0.0
+    assert CodeClassifier(scheme="okpd2").fit(SHOP).service_penalty_ > 0.0
+    assert CodeClassifier(scheme="okved2", service_penalty=0.2).fit(SHOP).service_penalty_ == 0.2
+
+
+def test_subtree_discount_lets_a_code_own_its_exact_name():
+    flat = {"level_penalty": {}, "other_penalty": 0.0, "parent_weight": 0.0}
+    plain = CodeClassifier(subtree_discount=1.0, **flat).fit(TOY).predict("Хлеб из пшеничной муки", top=2)
+    discounted = CodeClassifier(subtree_discount=0.9, **flat).fit(TOY).predict("Хлеб из пшеничной муки", top=2)
+    # A plain max lets every ancestor tie with the leaf it borrows from; the discount breaks the tie for the leaf.
+    assert plain[0].score == pytest.approx(plain[1].score)
+    assert discounted[0].code == "10.71.11.110"
+    assert discounted[1].score < discounted[0].score
+
+
+def test_load_refuses_a_model_of_an_older_layout(toy, tmp_path):
+    import joblib
+
+    path = tmp_path / "old.joblib"
+    old = CodeClassifier().fit(TOY)
+    del old.format_version_
+    joblib.dump(old, path)
+    with pytest.raises(ValueError, match="older layout"):
+        CodeClassifier.load(path)
+
+
+OKVED2 = Path("/work/shared/data/okved2.csv")
+
+
+@pytest.mark.skipif(not OKVED2.exists(), reason="reference data not present")
+def test_real_okved2_scheme_works_with_the_same_class():
+    clf = CodeClassifier(scheme="okved2").fit(load_code_entries(OKVED2))
+    got = clf.predict_many(["механическая обработка металлических изделий", "производство хлеба"], top=5)
+    assert got[0][0].code.startswith("25.62"), got[0][:3]
+    assert any(s.code.startswith("10.71") for s in got[1]), got[1]
