@@ -78,6 +78,8 @@ def _refresh_deadline(tender: Tender) -> None:
 
 @bp.get("/")
 def index() -> Page:
+    if services.close_expired_tenders():  # so that the list agrees with the tender pages before the job runs
+        _commit()
     status = request.args.get("status") or ""
     query = access.visible_tenders_query(current_user)
     if status in {s.value for s in TenderStatus}:

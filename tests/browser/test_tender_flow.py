@@ -214,7 +214,9 @@ def test_buyer_publishes_a_tender_a_supplier_responds_and_the_buyer_awards(live_
     # 7. The deadline passes (the clock moves on; nobody waits): the pages close the tender themselves.
     later = datetime.now(UTC) + timedelta(days=8)
     monkeypatch.setattr(services, "utcnow", lambda: later)
-    supplier.goto(tender_url)
+    supplier.goto(f"{base}/tenders/")  # the list agrees with the tender page before the periodic job comes round
+    assert "приём завершён, подведение итогов" in supplier.locator("table tr", has_text=TENDER_TITLE).inner_text()
+    follow(supplier, supplier.get_by_role("link", name=TENDER_TITLE))
     assert status_badge(supplier) == "приём завершён, подведение итогов"
     assert supplier.get_by_role("link", name=re.compile("(Подать|Изменить) предложение")).count() == 0
     assert f"Ваше предложение (ООО «Приморский литейный завод»): 1{NBSP}850,50 ₽ × 120, 21 дн." in \

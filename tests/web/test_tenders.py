@@ -232,6 +232,20 @@ def test_list_shows_open_tenders_and_hides_closed_ones(client, factories):
     assert "Секретная закупка" in client.get("/tenders/").get_data(as_text=True)
 
 
+def test_list_closes_tenders_whose_deadline_passed(client, factories, db):
+    world = make_tender(factories)
+    world.tender.title = "Просроченная закупка"
+    world.tender.submission_deadline = datetime.now(UTC) - timedelta(minutes=1)
+    login(client, None)
+    published = client.get("/tenders/?status=published").get_data(as_text=True)
+    assert "Просроченная закупка" not in published
+    page = client.get("/tenders/").get_data(as_text=True)
+    row = re.search(r"Просроченная закупка.*?</tr>", page, re.S).group(0)
+    assert 'data-status="closed"' in row and "приём завершён, подведение итогов" in row
+    db.session.refresh(world.tender)
+    assert world.tender.status == TenderStatus.CLOSED
+
+
 # Authorization matrix ----------------------------------------------------------------------------
 
 @pytest.fixture
