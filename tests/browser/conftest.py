@@ -129,7 +129,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 
 @pytest.fixture
-def browser(chromium: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+def chromium_browser(chromium: str, request: pytest.FixtureRequest) -> Iterator[Any]:
     """One Chromium for the test; its screenshots go to ``test-artifacts/browser/<test name>/``."""
     from playwright.sync_api import sync_playwright
 
@@ -146,7 +146,7 @@ def browser(chromium: str, request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+def new_page(chromium_browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """``new_page()`` → a page in a fresh browser context (its own cookies: one per user of a multi-user flow).
     Script errors and CSP refusals on any page fail the test; when it fails, each page's last state is kept as
     ``failed-<n>.png``."""
@@ -154,11 +154,11 @@ def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     problems: list[str] = []
 
     def open_page() -> Any:
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
+        context = chromium_browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
-        page.shots = browser.shots  # type: ignore[attr-defined]
+        page.shots = chromium_browser.shots  # type: ignore[attr-defined]
         # A resource answering 4xx is the page's business (a 422 form, the missing favicon); a script error or a
         # Content-Security-Policy refusal is a broken page.
         page.on("console", lambda message: message.type == "error" and not message.text.startswith(
@@ -174,7 +174,7 @@ def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         for n, context in enumerate(contexts, start=1):
             if report is not None and report.failed:  # what each user saw when the test failed
                 for page in context.pages:
-                    page.screenshot(path=str(browser.shots / f"failed-{n}.png"), full_page=True)
+                    page.screenshot(path=str(chromium_browser.shots / f"failed-{n}.png"), full_page=True)
             context.close()
 
 
