@@ -80,10 +80,24 @@ class BuiltinEncoder(Encoder):
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        z = self.svd_.transform(self._sparse(texts)).astype(np.float32)
+        # ``svd_.transform`` multiplies by ``components_.T``, a Fortran-ordered view that scipy copies on every call
+        # (hundreds of MB for a large vocabulary); a C-ordered copy made once makes a query cost microseconds.
+        z = np.asarray(self._sparse(texts) @ self._projection(), dtype=np.float32)
         empty = np.linalg.norm(z, axis=1) == 0
         z[empty, 0] = 1.0
         return _l2(z)
+
+    def _projection(self) -> np.ndarray:
+        projection = self.__dict__.get("_projection_cache")
+        if projection is None:
+            projection = np.ascontiguousarray(self.svd_.components_.T, dtype=np.float32)
+            self.__dict__["_projection_cache"] = projection
+        return projection
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_projection_cache", None)  # derived from ``svd_``: not saved twice
+        return state
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode(texts)

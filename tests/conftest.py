@@ -131,3 +131,21 @@ def redis_url() -> str:
     except redis.exceptions.ConnectionError as exc:
         service_missing(f"Redis at {TEST_REDIS_URL} does not answer: {exc}")
     return TEST_REDIS_URL
+
+
+@pytest.fixture(autouse=True)
+def _restore_search_url(request: pytest.FixtureRequest):
+    """Tests that point ``SEARCH_URL`` at an index of their own get the run's index back afterwards, so a later
+    test (the API fuzzing, a page) never opens a leftover index built with another encoder."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    url = app.config["SEARCH_URL"]
+    yield
+    if app.config["SEARCH_URL"] != url:
+        from marketplace.indexing.services import close_search
+
+        with app.app_context():
+            close_search(keep_encoder=True)
+        app.config["SEARCH_URL"] = url

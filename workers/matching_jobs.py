@@ -20,6 +20,8 @@ def refresh(listing_id: int) -> dict:
     note_ids = services.notify_new_matches(report.new)
     db.session.commit()
     services.email_after_commit(note_ids)
+    if report.chain_suggested:
+        _suggest_chains()
     return {"listing_id": report.listing_id, "stored": report.stored, "new": len(report.new),
             "removed": report.removed, "active_tier": report.active_tier,
             "chain_suggested": report.chain_suggested}
@@ -42,6 +44,7 @@ def refresh_stale(limit: int | None = None) -> dict:
     drain_outbox()
     ids = services.stale_listing_ids(limit=int(limit))
     stored = new = 0
+    unserved = False
     for listing_id in ids:
         report = services.refresh_listing(listing_id)
         note_ids = services.notify_new_matches(report.new)
@@ -49,9 +52,28 @@ def refresh_stale(limit: int | None = None) -> dict:
         services.email_after_commit(note_ids)
         stored += report.stored
         new += len(report.new)
+        unserved = unserved or report.chain_suggested
+    if unserved:
+        _suggest_chains()
     if ids:
         log.info("matched %d listings: %d rows, %d new", len(ids), stored, new)
     return {"listings": len(ids), "stored": stored, "new": new}
+
+
+def _suggest_chains() -> None:
+    """A need with no acceptable domestic offer gets a domestic cooperation chain offered before anyone looks
+    abroad (the charter): ``chains.suggest_for_needs`` picks the route and queues the build."""
+    if not current_app.config.get("MATCH_SUGGEST_CHAINS", True):
+        return
+    from workers import queue
+
+    try:
+        handle = queue.enqueue("chains.suggest_for_needs")
+    except Exception:
+        log.exception("could not enqueue chains.suggest_for_needs")
+        return
+    if handle.status == "failed":
+        log.warning("chains.suggest_for_needs failed: %s", handle.error)
 
 
 @job("matching.refit_encoder", queue="matching", timeout=7200, retries=1)

@@ -19,6 +19,7 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("analytics.refresh", cron="0 * * * *"),
     Periodic("matching.refresh_stale", interval=60),
     Periodic("matching.refit_encoder", cron="20 2 * * *"),
+    Periodic("chains.suggest_for_needs", cron="*/10 * * * *"),
 )
 
 

@@ -44,6 +44,7 @@ def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: 
 
     click.echo("Индексирую предложения и потребности…", err=True)
     schedule_drain()
+    _match_needs(progress_bar)
     if no_serve:
         return
     click.echo(f"Космос: http://{host}:{port}/", err=True)
@@ -52,3 +53,32 @@ def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: 
 
     run_simple(host, port, current_app._get_current_object(), use_reloader=False, use_debugger=False,
                threaded=True)
+
+
+def _match_needs(progress_bar) -> None:
+    """Every open need gets its suppliers (inline, with a progress bar; with Redis the workers do it)."""
+    from marketplace.listings.models import Side
+    from marketplace.matches.services import stale_listing_ids
+    from workers import queue
+
+    ids = stale_listing_ids(limit=1_000_000, side=Side.NEED)
+    if not ids:
+        return
+    if current_app.config.get("REDIS_URL"):
+        for listing_id in ids:
+            queue.enqueue("matching.refresh", listing_id)
+        click.echo(f"Подбор поставщиков для {len(ids)} потребностей поставлен в очередь.", err=True)
+        return
+    from marketplace.extensions import db
+    from marketplace.matches import services
+
+    unserved = 0
+    for listing_id in progress_bar(ids, "Подбор поставщиков", len(ids)):
+        report = services.refresh_listing(listing_id)
+        services.notify_new_matches(report.new)
+        db.session.commit()
+        unserved += report.chain_suggested
+    if unserved and current_app.config.get("MATCH_SUGGEST_CHAINS", True):
+        click.echo(f"Потребностей без подходящих российских предложений: {unserved}; предлагаю цепочки "
+                   "кооперации…", err=True)
+        queue.enqueue("chains.suggest_for_needs", limit=20)

@@ -481,15 +481,17 @@ def set_match_status(match: Match, status: str) -> Match:
     return match
 
 
-def stale_listing_ids(limit: int = 500) -> list[int]:
-    """Active listings changed since their matches were last computed, or never computed: needs first."""
+def stale_listing_ids(limit: int = 500, *, side: Side | None = None) -> list[int]:
+    """Active listings changed since their matches were last computed, or never computed: needs first, the most
+    recently changed first (the listing a user has just saved is matched in the same request)."""
     from sqlalchemy import or_
 
-    rows = db.session.execute(
-        select(Listing.id).outerjoin(MatchRun, MatchRun.listing_id == Listing.id)
-        .where(Listing.status == ListingStatus.ACTIVE,
-               or_(MatchRun.listing_id.is_(None), MatchRun.listing_updated_at < Listing.updated_at))
-        .order_by(Listing.side, Listing.id).limit(limit))
+    stmt = (select(Listing.id).outerjoin(MatchRun, MatchRun.listing_id == Listing.id)
+            .where(Listing.status == ListingStatus.ACTIVE,
+                   or_(MatchRun.listing_id.is_(None), MatchRun.listing_updated_at < Listing.updated_at)))
+    if side is not None:
+        stmt = stmt.where(Listing.side == side)
+    rows = db.session.execute(stmt.order_by(Listing.side, Listing.updated_at.desc(), Listing.id.desc()).limit(limit))
     return [r[0] for r in rows]
 
 

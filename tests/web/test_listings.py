@@ -144,10 +144,17 @@ def test_index_after_commit_enqueues_the_drain_only_when_the_job_exists(app, enq
 
     with app.app_context():
         services.index_after_commit()
-        assert enqueued == ["search.drain_outbox"]
+        # the index catches up, then the changed listings get their matches
+        assert enqueued == ["search.drain_outbox", "matching.refresh_stale"]
+        app.config["MATCH_AFTER_COMMIT"] = False
+        try:
+            services.index_after_commit()
+        finally:
+            app.config["MATCH_AFTER_COMMIT"] = True
+        assert enqueued == ["search.drain_outbox", "matching.refresh_stale", "search.drain_outbox"]
         monkeypatch.setattr(queue, "load_jobs", lambda: {})
         services.index_after_commit()
-        assert enqueued == ["search.drain_outbox"]
+        assert enqueued == ["search.drain_outbox", "matching.refresh_stale", "search.drain_outbox"]
 
 
 # Pages ---------------------------------------------------------------------------------------------
@@ -166,7 +173,7 @@ def test_create_edit_archive_through_pages(client, db, factories, enqueued):
     assert response.status_code == 302
     listing = db.session.scalars(select(Listing).where(Listing.title == "Лазерная резка металла")).one()
     assert listing.status == ListingStatus.ACTIVE and listing.organization_id == org.id
-    assert enqueued == ["search.drain_outbox"]
+    assert enqueued == ["search.drain_outbox", "matching.refresh_stale"]
     assert "Лазерная резка металла" in page_text(client.get("/my/offers"))
 
     edit_url = f"/my/listings/{listing.id}/edit"

@@ -1,0 +1,124 @@
+"""Matching latency: N synthetic offers in the embedded index, then time ``Matcher.match_need`` for needs across
+the 89 regions (hybrid candidates, code candidates, scoring, constraints, tiers and the strict policy).
+
+    python bench/bench_match.py --n 100000 [--needs 300] [--infer-codes]
+
+Offers are written from ОКПД2 names (``bench_search.synthesise``) and placed at their region's centre; needs are
+other ОКПД2 names with a buyer's verb, half of them with their code, half text only. With ``--infer-codes`` the
+text-only needs get codes from the product's classifier first, as the marketplace does (its fit is not timed).
+Target on 2 cores: match p95 <= 100 ms at 100,000 offers (run under ``taskset -c 0,1``).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_search as bs  # noqa: E402
+
+from matching.matcher import InMemoryLookup, ListingSpec, Matcher  # noqa: E402
+from matching.policy import ProcurementPolicy  # noqa: E402
+from search import open_backend  # noqa: E402
+
+NEED_VERBS = ("Купим", "Требуется", "Закупка:", "Ищем поставщика:", "Нужна кооперация:")
+
+
+def region_places(path: Path) -> dict[str, tuple[str, float, float]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return {r["code"]: (r["federal_district"], float(r["lat"]), float(r["lon"])) for r in csv.DictReader(fh)}
+
+
+def percentiles(samples: list[float]) -> str:
+    a = np.asarray(samples) * 1000
+    return f"p50 {np.percentile(a, 50):.1f} ms, p95 {np.percentile(a, 95):.1f} ms, p99 {np.percentile(a, 99):.1f} ms"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000, help="offers in the index")
+    parser.add_argument("--needs", type=int, default=300, help="needs to match (timed)")
+    parser.add_argument("--candidates", type=int, default=200, help="Matcher(candidates=...)")
+    parser.add_argument("--infer-codes", action="store_true", help="classify text-only needs first")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args(argv)
+    if args.n < 1 or args.needs < 1:
+        parser.error("--n and --needs must be positive")
+
+    rng = np.random.default_rng(args.seed)
+    codes = bs.load_okpd2(bs.PRODUCT_OKPD2)
+    regions = bs.load_regions(bs.PRODUCT_REGIONS)
+    places = region_places(bs.PRODUCT_REGIONS)
+    names = [n for _, n in codes] + [n for _, n in bs.load_okpd2(bs.PRODUCT_OKVED2)]
+    t0 = time.perf_counter()
+    encoder = bs.BuiltinBenchEncoder(names)
+    print(f"encoder fitted on {len(names)} names in {time.perf_counter() - t0:.1f} s (not timed below)")
+
+    docs = bs.synthesise(1, args.n, codes, regions, None, rng)
+    docs = [replace(d, side="offer", kind=bs.OFFER_KINDS[i % 4]) for i, d in enumerate(docs)]
+    specs = []
+    for d in docs:
+        district, lat, lon = places[d.region]
+        specs.append(ListingSpec(id=d.id, side="offer", kind=d.kind, title=d.title, description=d.description,
+                                 okpd2=d.okpd2, region=d.region, district=district, lat=lat, lon=lon,
+                                 organization_id=d.organization_id, quantity=d.quantity, unit=d.unit,
+                                 capacity=float(rng.integers(100, 5000)) if d.kind == "capability" else None,
+                                 lead_time_days=int(rng.integers(5, 60))))
+    with tempfile.TemporaryDirectory() as tmp:
+        backend = open_backend(f"embedded://{tmp}/index", dim=encoder.dim)
+        t0 = time.perf_counter()
+        for start in range(0, len(docs), 20_000):
+            chunk = docs[start:start + 20_000]
+            vectors = encoder.encode_many([f"{d.title}. {d.description}" for d in chunk])
+            backend.index([replace(d, vector=v) for d, v in zip(chunk, vectors, strict=True)])
+        print(f"indexed {len(docs)} offers in {time.perf_counter() - t0:.1f} s")
+
+        classifier = None
+        if args.infer_codes:
+            from matching.classify import CodeClassifier, load_code_entries
+
+            t0 = time.perf_counter()
+            classifier = CodeClassifier().fit(load_code_entries(bs.PRODUCT_OKPD2))
+            print(f"classifier fitted in {time.perf_counter() - t0:.1f} s (not timed)")
+        matcher = Matcher(encoder.encoder, backend, ProcurementPolicy(), InMemoryLookup(specs),
+                          candidates=args.candidates, classifier=classifier)
+        deadline = date.today() + timedelta(days=45)
+        needs = []
+        for i in range(args.needs):
+            code, name = codes[int(rng.integers(0, len(codes)))]
+            region = regions[int(rng.integers(0, len(regions)))][0]
+            district, lat, lon = places[region]
+            needs.append(ListingSpec(id=10_000_000 + i, side="need", kind="purchase_request",
+                                     title=f"{NEED_VERBS[i % len(NEED_VERBS)]} {name[:1].lower()}{name[1:]}",
+                                     okpd2=(code,) if i % 2 == 0 else (), region=region, district=district,
+                                     lat=lat, lon=lon, quantity=float(rng.integers(1, 500)), unit="шт",
+                                     deadline=deadline))
+        matcher.match_need(needs[0])  # warm caches
+        times, found, local = [], [], 0
+        for need in needs:
+            t0 = time.perf_counter()
+            result = matcher.match_need(need, top=10)
+            times.append(time.perf_counter() - t0)
+            found.append(result.candidates_considered)
+            local += bool(result.matches) and result.matches[0].tier.label == "local"
+        backend.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"match_need top-10, {args.needs} needs over {args.n} offers: {percentiles(times)} "
+          f"(target p95 <= 100 ms at 100k)")
+    print(f"candidates scored per need: mean {np.mean(found):.0f}; first match local for {local}/{args.needs}")
+    print(f"peak memory {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
