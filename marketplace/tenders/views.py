@@ -302,7 +302,10 @@ def _act(tender: Tender, form: Any, operation: Any, done: str) -> WerkzeugRespon
     except ValidationFailed as exc:
         db.session.rollback()
         for field_error in exc.errors:
-            flash(field_error.message, "danger")
+            field = form._fields.get(field_error.field)
+            # A bare "обязательное поле" at the top of the page does not say which; the button's form has a label.
+            flash(f"{field.label.text}: {field_error.message}" if field is not None else field_error.message,
+                  "danger")
     else:
         _commit()
         flash(done, "success")

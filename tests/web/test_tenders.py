@@ -212,6 +212,10 @@ def test_response_after_deadline_is_refused(client, factories, db):
 def test_buyer_cancels_with_reason(client, factories, db):
     world = make_tender(factories)
     login(client, world.buyer)
+    response = post(client, None, f"/tenders/{world.tender.id}/cancel", reason=" ")
+    assert "Причина: обязательное поле" in client.get(response.headers["Location"]).get_data(as_text=True)
+    db.session.refresh(world.tender)
+    assert world.tender.status == TenderStatus.PUBLISHED
     response = post(client, None, f"/tenders/{world.tender.id}/cancel",
                     reason="Потребность отпала")
     assert response.status_code == 302
