@@ -1,7 +1,9 @@
 """Browser tests: Debian's Chromium driven by Playwright against the app served from a real server thread.
 
 The server needs committed data, so it gets its own application and SQLite file (migrated and loaded with reference
-data) instead of the rolled-back ``db`` fixture. Screenshots go to ``test-artifacts/browser/`` (git-ignored).
+data) instead of the rolled-back ``db`` fixture. ``browser_page`` is one page; ``new_page()`` opens a page in a fresh
+browser context, one per user of a flow with several. Screenshots go to ``test-artifacts/browser/<test>/``
+(git-ignored).
 Without ``/usr/bin/chromium`` (or the playwright package) the tests are skipped, unless COSMOS_REQUIRE_SERVICES=1.
 """
 from __future__ import annotations
