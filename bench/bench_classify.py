@@ -1,6 +1,9 @@
 """Fit the ОКПД2 classifier, report dev-set quality and classification throughput.
 
-    python bench/bench_classify.py [--data /work/shared/data] [--threads 2] [--no-baselines]
+    python bench/bench_classify.py [--data /work/shared/data] [--threads 2] [--no-baselines] [--halves]
+
+``--halves`` also prints the classifier on the even and the odd lines of the dev set: choose a weight on one half,
+check it on the other (docs/matching.md, "Classifier").
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ def main() -> None:
     parser.add_argument("--data", default=os.environ.get("COSMOS_SHARED_DATA", "/work/shared/data"))
     parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads (the target is 2 cores)")
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--halves", action="store_true", help="also score the even and the odd lines apart")
     args = parser.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
@@ -31,6 +35,10 @@ def main() -> None:
     print(f"fit: {time.perf_counter() - start:.1f} s, {len(clf.codes_)} codes")
     examples = load_examples(data / "eval-dev" / "okpd2_phrases.jsonl")
     evaluate_classifier(clf, examples, baselines=not args.no_baselines)
+    if args.halves:
+        for name, half in (("even lines", examples[0::2]), ("odd lines", examples[1::2])):
+            print(name)
+            evaluate_classifier(clf, half, baselines=False)
     texts = [e.text for e in examples] * 3
     start = time.perf_counter()
     clf.predict_many(texts, top=10)
