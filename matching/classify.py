@@ -126,8 +126,11 @@ class CodeClassifier:
         name_w = self.word_vectorizer_.transform(names)
         group_w = self.word_vectorizer_.transform(group_docs)
         if self.char_ngrams:
+            # n-grams of a single name are dropped to keep the big model small; a handful of names keeps them all,
+            # or nothing would be left to compare.
+            min_df = 2 if len(names) >= 1000 else 1
             self.char_vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngrams),
-                                                    sublinear_tf=True, min_df=2, dtype=np.float32)
+                                                    sublinear_tf=True, min_df=min_df, dtype=np.float32)
             stemmed = [stem_text(n) for n in names]
             self.char_vectorizer_.fit(stemmed)
             name_c = self.char_vectorizer_.transform(stemmed)

@@ -158,3 +158,10 @@ def test_real_okved2_scheme_works_with_the_same_class():
     got = clf.predict_many(["механическая обработка металлических изделий", "производство хлеба"], top=5)
     assert got[0][0].code.startswith("25.62"), got[0][:3]
     assert any(s.code.startswith("10.71") for s in got[1]), got[1]
+
+
+def test_fits_a_handful_of_names_with_no_shared_ngrams():
+    # The class docstring's example: two names that share no character n-gram still give a working model.
+    clf = CodeClassifier().fit([CodeEntry("C", "Продукция обрабатывающих производств"),
+                                CodeEntry("25", "Изделия металлические готовые", "C")])
+    assert clf.predict("металлические изделия", top=1)[0].code == "25"
