@@ -117,9 +117,10 @@ class CodeClassifier:
         for code, texts in (related or {}).items():
             if code in index:
                 groups[index[code]].extend(texts)
-        # Only a parent's group is ever compared (the smoothing term of its children), so only those are built.
+        # Only a parent's group is ever compared (the smoothing term of its children), so only those are built,
+        # plus an empty one last: the "group" of the codes without a parent, which matches nothing.
         group_owner = np.unique(parent[parent >= 0])
-        group_docs = [" ".join(groups[i]) for i in group_owner]
+        group_docs = [" ".join(groups[i]) for i in group_owner] + [""]
 
         self.word_vectorizer_ = TfidfVectorizer(analyzer=_word_analyzer, sublinear_tf=True, dtype=np.float32)
         self.word_vectorizer_.fit(names)
@@ -143,8 +144,7 @@ class CodeClassifier:
         self.parent_ = parent
         self.name_matrix_ = self._stack(name_w, name_c).T.tocsr()
         self.group_matrix_ = self._stack(group_w, group_c).T.tocsr()
-        # Column of each code's parent in the group matrix; a code without a parent points one past the end,
-        # where decision_function puts a column of zeros.
+        # Column of each code's parent in the group matrix; a code without a parent points to the empty group.
         self.parent_group_ = np.searchsorted(group_owner, parent).astype(np.int64)
         self.parent_group_[parent < 0] = len(group_owner)
         penalties = dict(DEFAULT_LEVEL_PENALTY if self.level_penalty is None else self.level_penalty)
@@ -189,7 +189,6 @@ class CodeClassifier:
         q = self._vectorize(texts)
         own = (q @ self.name_matrix_).toarray()
         group = (q @ self.group_matrix_).toarray()
-        group = np.hstack([group, np.zeros((group.shape[0], 1), dtype=group.dtype)])
         scores = own
         discount = np.float32(self.subtree_discount)
         for child, parents, starts in self.levels_:

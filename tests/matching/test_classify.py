@@ -165,3 +165,8 @@ def test_fits_a_handful_of_names_with_no_shared_ngrams():
     clf = CodeClassifier().fit([CodeEntry("C", "Продукция обрабатывающих производств"),
                                 CodeEntry("25", "Изделия металлические готовые", "C")])
     assert clf.predict("металлические изделия", top=1)[0].code == "25"
+
+
+def test_fits_a_flat_list_of_codes_without_parents():
+    clf = CodeClassifier().fit([CodeEntry("01", "Услуги по ремонту машин"), CodeEntry("02", "Хлеб пшеничный")])
+    assert [s.code for s in clf.predict("хлеба из пшеницы", top=2)] == ["02", "01"]
