@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 from marketplace.core.validation import FieldParser, split_codes, split_list
 from marketplace.listings.models import ListingKind
 
+SCHEME_TITLES_RU = {"okpd2": "ОКПД2", "okved2": "ОКВЭД2"}
+
 LISTING_COMMON = {"type", "kind", "external_id", "tax_id", "country", "title", "description", "okpd2", "okved2",
                   "quantity", "unit", "price", "budget", "currency", "region", "town", "lead_time_days", "starts_on",
                   "ends_on", "certifications", "status"}
@@ -134,7 +136,7 @@ def parse_codes(p: FieldParser, scheme: str, value: Any, ref: Reference) -> list
     codes: list[str] = []
     for code in split_codes(value):
         if not ref.has_code(scheme, code):
-            p.error(scheme, f"неизвестный код {scheme.upper()} {code!r}")
+            p.error(scheme, f"неизвестный код {SCHEME_TITLES_RU.get(scheme, scheme)} {code!r}")
         elif code not in codes:
             codes.append(code)
     return codes

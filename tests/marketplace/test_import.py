@@ -146,7 +146,7 @@ def test_every_bad_row_is_reported_and_nothing_is_saved(db, tmp_path):
     got = {(e.row, e.field) for e in excinfo.value.report.errors}
     assert {(4, "okved2"), (5, "quantity"), (6, "ends_on"), (7, "external_id"), (8, "kind")} <= got
     messages = {(e.row, e.field): e.message for e in excinfo.value.report.errors}
-    assert "неизвестный код OKVED2" in messages[(4, "okved2")]
+    assert "неизвестный код ОКВЭД2" in messages[(4, "okved2")]
     assert "отрицательным" in messages[(5, "quantity")]
     assert db.session.scalar(select(func.count(Organization.id))) == 0
 

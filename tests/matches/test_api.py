@@ -68,6 +68,20 @@ def test_listing_matches_are_private_to_the_need_and_follow_the_policy(client, d
     assert len(client.get(url, headers=bearer(buyer)).get_json()["matches"]) >= 3  # the need's own policy now
 
 
+def test_refresh_runs_the_job_and_answers_202(client, db, factories, market, bearer):
+    buyer = factories.user(role=UserRole.BUYER, organization=market.buyer)
+    stranger = factories.user(organization=factories.organization(region="54"))
+    url = f"/api/v1/listings/{market.need.id}/matches/refresh"
+    assert client.post(url, headers=bearer(stranger)).status_code == 404
+    assert client.post(url).status_code == 401
+    response = client.post(url, headers=bearer(buyer))
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["job"] == "finished" and body["result"]["active_tier"] == "local"  # inline without Redis
+    listed = client.get(f"/api/v1/listings/{market.need.id}/matches", headers=bearer(buyer)).get_json()
+    assert [m["listing_id"] for m in listed["matches"]] == [market.khv.id]
+
+
 def test_feed_and_match_status(client, db, factories, market, bearer):
     services.refresh_listing(market.need.id)
     db.session.commit()

@@ -206,7 +206,7 @@ def test_errors_are_shown_next_to_fields_and_input_is_kept(client, db, factories
     page = page_text(response)
     assert re.search(r'class="form-control is-invalid"[^>]*name="quantity"', page)
     assert 'data-field="quantity"' in page and "не число" in page
-    assert 'data-field="okpd2"' in page and "неизвестный код OKPD2" in page
+    assert 'data-field="okpd2"' in page and "неизвестный код ОКПД2" in page
     assert 'value="двадцать"' in page and 'value="1 200"' in page and "Остатки после заказа" in page
     assert 'data-field="price"' not in page
     assert db.session.scalar(select(Listing.id).where(Listing.title == "Лист стальной 09Г2С")) is None

@@ -60,7 +60,7 @@ def test_buyer_flow_create_lot_publish(client, factories, db, jobs):
     lot_url = f"/tenders/{tender_id}/lots/new"
     response = post(client, lot_url, title="Подшипник 6205", okpd2="99.99", quantity="1 000", unit="шт",
                     region="27", town="", delivery_deadline="2030-01-01", budget="", description="")
-    assert response.status_code == 422 and "неизвестный код OKPD2" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "неизвестный код ОКПД2" in response.get_data(as_text=True)
     assert "1 000" in response.get_data(as_text=True)  # the quantity as typed
     response = post(client, lot_url, title="Подшипник 6205", okpd2="28.15.10", quantity="1 000", unit="шт",
                     region="27", town="Хабаровск", delivery_deadline="2030-01-01", budget="50000", description="")

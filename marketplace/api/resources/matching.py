@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from marketplace.api.acting import acting_organization
 from marketplace.api.blueprint import api_user, bp
-from marketplace.api.openapi import json_response, operation
+from marketplace.api.openapi import operation
 from marketplace.api.problems import Problem, validation_problem
 from marketplace.api.schemas import Text
 from marketplace.core.permissions import can_edit_listing, is_coordinator_for
@@ -227,10 +227,21 @@ def listing_matches(listing_id: int, query: dict[str, Any]) -> dict[str, Any]:
             "computed_at": run.computed_at.isoformat() if run else None, "matches": items}
 
 
+class RefreshAcceptedSchema(Schema):
+    listing_id = fields.Integer(required=True)
+    job = fields.String(required=True, metadata={
+        "enum": ["queued", "finished", "failed", "deferred"],
+        "description": "queued — ждёт воркера RQ; finished — выполнено сразу (без Redis); deferred — Redis "
+                       "недоступен, подбор выполнит плановое задание; failed — ошибка задания."})
+    job_id = fields.String(allow_none=True)
+    result = fields.Dict(allow_none=True, metadata={"description": "Итог, если задание уже выполнено."})
+
+
 @bp.post(f"/listings/<{ID}:listing_id>/matches/refresh")
-@operation("Пересчитать подбор для своего объявления", TAG, response=StoredMatchesSchema, auth="required",
-           errors=(403, 404))
-def refresh_listing_matches(listing_id: int) -> Any:
+@operation("Пересчитать подбор для своего объявления", TAG, response=RefreshAcceptedSchema, status=202,
+           auth="required", errors=(403, 404),
+           description="Задание matching.refresh; результат — GET /listings/{id}/matches.")
+def refresh_listing_matches(listing_id: int) -> dict[str, Any]:
     listing = _own_listing_or_404(listing_id)
     if not can_edit_listing(api_user(), listing):
         raise Problem(403, "Пересчитывать подбор может только организация объявления.")
@@ -238,11 +249,8 @@ def refresh_listing_matches(listing_id: int) -> Any:
 
     db.session.commit()
     handle = queue.enqueue("matching.refresh", listing.id)
-    if handle.status == "failed":
-        raise Problem(503, "Подбор не удался, попробуйте позже.")
-    if handle.status in ("queued", "deferred"):
-        return json_response({"listing_id": listing.id, "job": handle.status, "job_id": handle.id}, status=202)
-    return listing_matches(listing_id=listing.id)
+    return {"listing_id": listing.id, "job": handle.status, "job_id": handle.id,
+            "result": handle.result if isinstance(handle.result, dict) else None}
 
 
 @bp.put(f"/listings/<{ID}:listing_id>/match-policy")
