@@ -138,7 +138,7 @@ def find_listings(criteria: ListingCriteria, user: Any = None) -> ListingResults
     if criteria.text:
         result = backend.search(Query(text=criteria.text, filters=filters, facets=PAGE_FACETS,
                                       k=criteria.per_page, offset=offset))
-        if result.total == 0:  # encode only here: a query vector costs more than the word search
+        if result.total == 0:  # the words found nothing: the nearest listings by meaning instead
             similar = True
             vector = get_encoder().encode_queries([criteria.text])[0]
             result = backend.search(Query(vector=vector, filters=filters, facets=PAGE_FACETS,
@@ -147,7 +147,8 @@ def find_listings(criteria: ListingCriteria, user: Any = None) -> ListingResults
         result = backend.search(Query(filters=filters, facets=PAGE_FACETS, k=criteria.per_page, offset=offset))
     ids = [hit.id for hit in result.hits]
     rows = {listing.id: listing for listing in db.session.scalars(
-        select(Listing).where(Listing.id.in_(ids)).options(selectinload(Listing.codes)))} if ids else {}
+        select(Listing).where(Listing.id.in_(ids)).options(selectinload(Listing.codes),
+                                                           selectinload(Listing.organization)))} if ids else {}
     # The index may trail the database by a drain: drop rows that are gone or no longer public.
     listings = [rows[i] for i in ids if i in rows and rows[i].status == ListingStatus.ACTIVE
                 and can_view_listing(user, rows[i])]
