@@ -59,3 +59,30 @@ def test_refdata_cli_is_idempotent(runner):
     report = json.loads(result.output.strip().splitlines()[-1])
     assert report["total"]["regions"] == 89
     assert not any(report["inserted"].values()) and not any(report["updated"].values())
+
+
+def test_cosmos_refdata_load_on_a_fresh_install_then_again(tmp_path):
+    """The commands an operator runs on a new machine, each in its own process, on the embedded SQLite."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cosmos = Path(sys.executable).with_name("cosmos")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "ELASTICSEARCH_URL")}
+    env["COSMOS_INSTANCE_PATH"] = str(tmp_path)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run([str(cosmos), *args], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done
+
+    run("db", "upgrade")
+    first = json.loads(run("refdata", "load", "--json").stdout.strip().splitlines()[-1])
+    assert {k: first["inserted"][k] for k in ("federal_districts", "regions", "okpd2", "okved2")} == {
+        "federal_districts": 8, "regions": 89, "okpd2": 20328, "okved2": 2899}
+    assert first["inserted"]["countries"] > 200 and first["inserted"]["towns"] > 1000
+    second = json.loads(run("refdata", "load", "--json").stdout.strip().splitlines()[-1])
+    assert not any(second["inserted"].values()) and not any(second["updated"].values())
+    assert second["total"] == first["total"]
