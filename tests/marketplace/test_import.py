@@ -282,3 +282,21 @@ def test_import_cli_shows_progress_and_json_stays_clean(runner, tmp_path):
     assert "Проверка" in result.stderr  # the progress bar over the rows, on stderr
     result = runner.invoke(args=["import", "--json", str(path)])
     assert "Проверка" not in result.output and json.loads(result.stdout.strip().splitlines()[-1])["imported"]
+
+
+def test_import_cli_skip_invalid_reports_and_imports_the_rest(runner, db, tmp_path):
+    rows = rows_basic()
+    rows[3]["quantity"] = "-1"
+    path = write_csv(tmp_path / "bad.csv", rows)
+    result = runner.invoke(args=["import", "--json", str(path)])
+    assert result.exit_code == 1
+    rejected = json.loads(result.stdout.strip().splitlines()[-1])
+    assert rejected["imported"] is False
+    assert [(e["row"], e["field"]) for e in rejected["errors"]] == [(5, "quantity")]
+    assert db.session.scalar(select(func.count(Listing.id))) == 0
+
+    result = runner.invoke(args=["import", "--json", "--skip-invalid", str(path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["listings_created"] == 2 and report["skipped_rows"] == 1
+    assert db.session.scalar(select(func.count(Listing.id))) == 2
