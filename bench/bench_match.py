@@ -49,9 +49,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000, help="offers in the index")
     parser.add_argument("--needs", type=int, default=300, help="needs to match (timed)")
-    parser.add_argument("--candidates", type=int, default=200, help="Matcher(candidates=...)")
+    parser.add_argument("--candidates", type=int, default=100, help="Matcher(candidates=...)")
     parser.add_argument("--infer-codes", action="store_true", help="classify text-only needs first")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--profile", action="store_true", help="print where the matching time goes (cProfile)")
     args = parser.parse_args(argv)
     if args.n < 1 or args.needs < 1:
         parser.error("--n and --needs must be positive")
@@ -106,12 +107,23 @@ def main(argv: list[str] | None = None) -> None:
                                      deadline=deadline))
         matcher.match_need(needs[0])  # warm caches
         times, found, local = [], [], 0
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         for need in needs:
             t0 = time.perf_counter()
             result = matcher.match_need(need, top=10)
             times.append(time.perf_counter() - t0)
             found.append(result.candidates_considered)
             local += bool(result.matches) and result.matches[0].tier.label == "local"
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
         backend.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"match_need top-10, {args.needs} needs over {args.n} offers: {percentiles(times)} "

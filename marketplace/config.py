@@ -89,7 +89,7 @@ def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] 
         "MATCH_MODE": _choice(env, "COSMOS_MATCH_MODE", ("strict", "weighted"), "strict"),
         "MATCH_THRESHOLD": _float(env, "COSMOS_MATCH_THRESHOLD", 0.35, 0.0, 1.0),
         "MATCH_ALLOW_EXCLUDED": _bool(env.get("COSMOS_MATCH_ALLOW_EXCLUDED")),
-        "MATCH_CANDIDATES": _int(env, "COSMOS_MATCH_CANDIDATES", 200),
+        "MATCH_CANDIDATES": _int(env, "COSMOS_MATCH_CANDIDATES", 100),
         "MATCH_INFER_CODES": _bool(env.get("COSMOS_MATCH_INFER_CODES"), default=True),
         "MATCH_AFTER_COMMIT": _bool(env.get("COSMOS_MATCH_AFTER_COMMIT"), default=True),
         "MATCH_INLINE_LIMIT": _int(env, "COSMOS_MATCH_INLINE_LIMIT", 20),

@@ -225,7 +225,7 @@ class Matcher:
 
     def __init__(self, encoder: Encoder, backend: SearchBackend, policy: ProcurementPolicy | None = None,
                  lookup: ListingLookup | None = None, *, weights: ScoringWeights | None = None,
-                 countries: CountryLists | None = None, candidates: int = 200, today: date | None = None,
+                 countries: CountryLists | None = None, candidates: int = 100, today: date | None = None,
                  classifier: CodeSuggester | None = None, infer_top: int = 3, inferred_discount: float = 0.8):
         self.classifier = classifier
         self.infer_top = infer_top

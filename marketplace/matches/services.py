@@ -228,7 +228,7 @@ def matcher(policy: ProcurementPolicy | None = None, *, today: date | None = Non
 
         classifier = get_classifier("okpd2")
     return Matcher(encoder, backend, engine_policy, DatabaseLookup(), countries=country_lists(),
-                   candidates=int(current_app.config.get("MATCH_CANDIDATES", 200)), today=today,
+                   candidates=int(current_app.config.get("MATCH_CANDIDATES", 100)), today=today,
                    classifier=classifier)
 
 
