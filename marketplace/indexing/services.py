@@ -36,13 +36,33 @@ def _no_progress(items: Iterable[Any], _label: str, _n: int) -> Iterable[Any]:
 # Encoder and backend ---------------------------------------------------------------------------
 
 def get_encoder():
-    """The application's encoder; the built-in one is fitted on first use and kept beside the index."""
+    """The application's encoder; the built-in one is fitted on first use and kept beside the index.
+
+    When another process refits the built-in encoder (``matching.refit_encoder`` replaces the file atomically), the
+    file's new modification time makes every process load the new one on its next call.
+    """
     ext = current_app.extensions
+    loaded_from = ext.get("cosmos.encoder.file")
+    if loaded_from is not None and "cosmos.encoder" in ext and _encoder_file_stamp() != loaded_from:
+        with _lock:
+            if ext.get("cosmos.encoder.file") == loaded_from:
+                log.info("the built-in encoder at %s changed; reloading it", current_app.config["ENCODER_PATH"])
+                ext.pop("cosmos.encoder", None)
     if "cosmos.encoder" not in ext:
         with _lock:
             if "cosmos.encoder" not in ext:
                 ext["cosmos.encoder"] = _open_encoder()
+                ext["cosmos.encoder.file"] = _encoder_file_stamp() \
+                    if current_app.config["EMBEDDING_MODEL"] == "builtin" else None
     return ext["cosmos.encoder"]
+
+
+def _encoder_file_stamp() -> tuple[str, int] | None:
+    path = Path(current_app.config["ENCODER_PATH"])
+    try:
+        return str(path), path.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _open_encoder():

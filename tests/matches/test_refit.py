@@ -15,7 +15,8 @@ def own_encoder(app, tmp_path):
     previous = app.extensions.get("cosmos.encoder")
     app.config["ENCODER_PATH"] = str(tmp_path / "encoder")
     yield tmp_path / "encoder"
-    indexing.close_search()
+    with app.app_context():
+        indexing.close_search()
     app.config["ENCODER_PATH"] = previous_path
     if previous is not None:
         app.extensions["cosmos.encoder"] = previous
@@ -41,3 +42,19 @@ def test_refit_is_skipped_for_a_sentence_transformers_model(app):
             assert refit_encoder_if_grown()["refitted"] is False
     finally:
         app.config["EMBEDDING_MODEL"] = "builtin"
+
+
+def test_every_process_reloads_the_encoder_when_the_file_is_replaced(app, own_encoder):
+    import os
+
+    with app.app_context():
+        first = indexing.get_encoder()  # fitted and saved under the test's path
+        assert indexing.get_encoder() is first  # unchanged file: the same object, no reload
+        other = own_encoder.with_name("other")
+        first.save(other)
+        stat = own_encoder.stat()
+        os.utime(other, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        os.replace(other, own_encoder)  # what a refit in another worker does
+        again = indexing.get_encoder()
+        assert again is not first and again.dim == first.dim
+        assert indexing.get_encoder() is again

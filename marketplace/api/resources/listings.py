@@ -54,7 +54,8 @@ class SideListingQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(STATUSES))
     organization = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
                                   metadata={"description": "Id организации."})
-    q = Text(max_length=200, metadata={"description": "Часть названия."})
+    q = Text(max_length=200, metadata={
+        "description": "Текст в любой словоформе (по индексу поиска) или часть названия."})
     sort = fields.String(load_default="-created_at", validate=validate.OneOf(sorted(SORTS)))
 
 
@@ -91,6 +92,23 @@ def listing_or_404(listing_id: int, user: Any) -> Listing:
     return listing
 
 
+def _text_matches(q: str) -> Any:
+    """``q`` in any inflection through the search index ("токарная обработка" finds "токарные работы"), or in the
+    title as typed (a listing saved a moment ago that the index has not caught up with yet)."""
+    import logging
+
+    from marketplace.indexing.finder import text_listing_ids
+    from search import SearchError
+
+    try:
+        ids = text_listing_ids(q)
+    except SearchError:
+        logging.getLogger(__name__).warning("search index unavailable; q=%r matched on titles only", q)
+        ids = []
+    like = text_contains(Listing.title, q)
+    return or_(Listing.id.in_(ids), like) if ids else like
+
+
 def _filtered(stmt: Select[Any], query: dict[str, Any]) -> Select[Any]:
     if query.get("side"):
         stmt = stmt.where(Listing.side == query["side"])
@@ -108,7 +126,7 @@ def _filtered(stmt: Select[Any], query: dict[str, Any]) -> Select[Any]:
     if query.get("organization"):
         stmt = stmt.where(Listing.organization_id == query["organization"])
     if query.get("q"):
-        stmt = stmt.where(text_contains(Listing.title, query["q"]))
+        stmt = stmt.where(_text_matches(query["q"]))
     return stmt.order_by(*SORTS[query["sort"]])
 
 
