@@ -41,6 +41,8 @@ def test_the_need_page_shows_the_local_supplier_with_reasons_and_hides_farther_t
     assert local < district < national
     assert "Хлебозавод" not in explore
     assert client.get(f"/listings/{market.need.id}/matches?mode=loose").status_code == 400
+    english = text_of(client.get(f"/listings/{market.need.id}?lang=en"))
+    assert "Matched suppliers" in english and "Show all tiers" in english
 
 
 def test_strangers_do_not_see_a_need_s_matches(client, db, factories, market):
