@@ -82,3 +82,18 @@ def test_an_archived_need_drops_its_untouched_matches(app, db, market):
     services.refresh_listing(market.need.id)
     assert db.session.scalars(select(Match).where(Match.need_id == market.need.id)).all() == []
     assert services.stale_listing_ids() == [i for i in services.stale_listing_ids() if i != market.need.id]
+
+
+def test_the_charter_cascade_local_then_far_east_then_russia_then_eaeu(app, db, market):
+    """Хабаровский край first; Приморский край when no local shop is acceptable; Новосибирская область when no
+    Far Eastern one is; Belarus only when no Russian one is — and then a domestic chain is suggested."""
+    expected = [("local", market.khv), ("district", market.vvo), ("national", market.nsk), ("eaeu", market.by)]
+    for tier, shop in expected:
+        services.refresh_listing(market.need.id)
+        ranked = services.ranked_matches(market.need)
+        assert ranked.active_tier.label == tier and offer_ids(ranked) == [shop.id]
+        assert ranked.chain_suggested is (tier == "eaeu")
+        shop.capacity_per_month = Decimal("50")  # no longer acceptable: 200 pieces are needed
+        db.session.commit()
+    services.refresh_listing(market.need.id)
+    assert services.ranked_matches(market.need).matches == ()
