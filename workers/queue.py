@@ -103,14 +103,17 @@ def enqueue(name: str, *args: Any, **kwargs: Any) -> JobHandle:
     import redis
     from rq import Queue, Retry
 
+    connection = redis_connection()
     try:
-        queue = Queue(spec.queue, connection=redis_connection())
+        queue = Queue(spec.queue, connection=connection)
         retry = Retry(max=spec.retries, interval=list(spec.retry_intervals)) if spec.retries else None
         rq_job = queue.enqueue(execute, spec.name, list(args), kwargs, job_timeout=spec.timeout, retry=retry,
                                description=spec.name)
     except redis.exceptions.RedisError as exc:
         log.warning("Redis unavailable, job %s deferred: %s", spec.name, exc)
         return JobHandle(spec.name, "deferred", error=str(exc))
+    finally:
+        connection.close()  # one short-lived client per enqueue: no socket is left for the garbage collector
     return JobHandle(spec.name, "queued", id=rq_job.id)
 
 

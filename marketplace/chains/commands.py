@@ -43,8 +43,9 @@ def templates_command(as_json: bool) -> None:
 @with_appcontext
 def build_command(file: Path, alternatives: int, as_json: bool) -> None:
     from marketplace.chains.candidates import find_candidates, region_places
-    from marketplace.chains.services import country_lists, parse_request, transport_model
+    from marketplace.chains.services import parse_request, transport_model
     from marketplace.core.validation import ValidationFailed
+    from marketplace.geo.services import country_lists
     from matching.chains import build_chains
 
     try:

@@ -28,10 +28,10 @@ from marketplace.core.models import utcnow
 from marketplace.core.permissions import actor, is_coordinator_for, is_member, organization_ids
 from marketplace.core.validation import FieldError, ValidationFailed
 from marketplace.extensions import db
-from marketplace.geo.models import Country
+from marketplace.geo.services import country_lists
 from marketplace.listings.models import NEED_KINDS, Listing
 from matching import chains as engine
-from matching.geo import CountryLists, Place
+from matching.geo import Place
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +49,7 @@ class ChainStateError(ValidationFailed):
         super().__init__([FieldError("status", message)])
 
 
-# Reference data the engine needs ------------------------------------------------------------------------------
-
-def country_lists() -> CountryLists:
-    """The EAEU members and the 430-р list from the reference data."""
-    rows = db.session.execute(select(Country.iso2, Country.eaeu, Country.unfriendly)).all()
-    if not rows:
-        return CountryLists()
-    return CountryLists(eaeu=frozenset(c for c, eaeu, _ in rows if eaeu),
-                        unfriendly=frozenset(c for c, _, bad in rows if bad))
-
+# Reference data the engine needs (the countries' lists: marketplace.geo.services.country_lists) ----------------
 
 TRANSPORT_FIELDS = ("cost_per_tonne_km", "km_per_day", "handling_days", "detour_factor")
 

@@ -294,7 +294,7 @@ def eval_match(file: Path, per_code: int, limit: int | None, seed: int, no_infer
 
 
 def _countries():
-    from marketplace.matches.services import country_lists
+    from marketplace.geo.services import country_lists
 
     return country_lists()
 

@@ -29,10 +29,11 @@ from sqlalchemy.orm import selectinload
 
 from marketplace.core.models import utcnow
 from marketplace.extensions import db
-from marketplace.geo.models import Country, Region
+from marketplace.geo.models import Region
+from marketplace.geo.services import country_lists
 from marketplace.listings.models import Capability, Listing, ListingStatus, Product, Side, TenderLot
 from marketplace.matches.models import Match, MatchRun, MatchStatus
-from matching.geo import CountryLists, ProcurementTier
+from matching.geo import ProcurementTier
 from matching.matcher import ListingSpec, Matcher, MatchResult
 from matching.policy import MODES, ProcurementPolicy
 
@@ -61,13 +62,6 @@ def _region_centres() -> dict[str, tuple[float | None, float | None]]:
     return {code: (lat, lon) for code, lat, lon in db.session.execute(select(Region.code, Region.lat, Region.lon))}
 
 
-def country_lists() -> CountryLists:
-    """The EAEU members and the 430-р list from the reference data."""
-    rows = db.session.execute(select(Country.iso2, Country.eaeu, Country.unfriendly)).all()
-    if not rows:
-        return CountryLists()
-    return CountryLists(eaeu=frozenset(c for c, eaeu, _ in rows if eaeu),
-                        unfriendly=frozenset(c for c, _, bad in rows if bad))
 
 
 def _number(value: Any) -> float | None:

@@ -170,3 +170,4 @@ def test_with_redis_the_build_and_the_approval_e_mails_go_through_rq(app, db, fa
         app.config["REDIS_URL"] = None
         matching.empty()
         notifications.empty()
+        connection.close()

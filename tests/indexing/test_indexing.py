@@ -103,6 +103,7 @@ def test_outbox_keeps_the_work_while_redis_is_down(app, db, factories, index, re
         queue.empty()
         assert schedule_drain().status == "queued"
         SimpleWorker([queue], connection=connection).work(burst=True)
+        connection.close()  # the worker's pub/sub socket too
     finally:
         app.config["REDIS_URL"] = None
     assert services.pending_outbox() == 0
@@ -241,6 +242,7 @@ def test_a_listing_published_through_the_site_during_a_redis_outage_reaches_the_
         queue.empty()
         assert enqueue("search.drain_outbox").status == "queued"
         SimpleWorker([queue], connection=connection).work(burst=True)
+        connection.close()  # the worker's pub/sub socket too
     finally:
         app.config["REDIS_URL"] = None
     assert services.pending_outbox() == 0 and services.check().consistent
@@ -269,5 +271,6 @@ def test_the_schedulers_periodic_drain_picks_up_what_an_outage_left(app, db, ind
     finally:
         app.config["REDIS_URL"] = None
         Queue("default", connection=connection).empty()
+        connection.close()  # the worker's pub/sub socket too
     assert services.pending_outbox() == 0
     assert [h.id for h in index.search(Query(text="прокат", k=3)).hits] == [listing_id]

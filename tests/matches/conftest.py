@@ -11,15 +11,7 @@ import pytest
 from marketplace.core.audit import record_outbox
 from marketplace.indexing import services as indexing
 from marketplace.listings.models import ListingKind
-
-
-@pytest.fixture
-def index(app, db, tmp_path):
-    """A fresh embedded index for the test; the encoder is fitted once per run and kept."""
-    app.config["SEARCH_URL"] = f"embedded://{tmp_path / 'search'}"
-    indexing.close_search(keep_encoder=True)
-    yield indexing.get_backend()
-    indexing.close_search(keep_encoder=True)
+from tests.indexing.conftest import index  # noqa: F401  (a fresh embedded index per test)
 
 
 @dataclass
@@ -40,7 +32,7 @@ def add(db, factories, kind, **fields):
 
 
 @pytest.fixture
-def market(app, db, factories, index) -> Market:
+def market(app, db, factories, index) -> Market:  # noqa: F811  (the imported fixture)
     """A need for turning in Хабаровский край and turning shops at three distances, plus noise; indexed."""
     buyer = factories.organization(region="27", name="АО «Амурский судостроительный»")
     deadline = date.today() + timedelta(days=60)

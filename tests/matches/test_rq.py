@@ -46,3 +46,4 @@ def test_matching_and_its_e_mails_run_on_rq_workers(app, db, factories, market, 
         app.config.update(REDIS_URL=None, SMTP_URL=None)
         matching.empty()
         notifications.empty()
+        connection.close()

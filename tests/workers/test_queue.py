@@ -76,6 +76,7 @@ def test_rq_worker_runs_an_enqueued_job(app, db, redis_url):
         assert calls == [(5, False)]
     finally:
         app.config["REDIS_URL"] = None
+        connection.close()  # the worker's pub/sub socket too
 
 
 @pytest.mark.redis
