@@ -172,8 +172,12 @@ class ScoringWeights:
     codes: float = 0.3
     distance: float = 0.1
     distance_scale_km: float = 1000.0
-    # When both sides carry codes and they share not even the ОКПД2/ОКВЭД2 class, the pair is relevant only if the
-    # texts are this similar: a hemp harvester next door is no answer to a need for turning.
+    # When both sides carry codes, the pair is relevant only if the codes agree at least this much (0.7: the same
+    # subclass, ``27.32``; codes the classifier read from a text need only share the class, 0.2) or the texts are
+    # very close: a hemp harvester next door is no answer to a need for turning, nor a maker of wiring accessories
+    # (27.33) to a need for power cables (27.32).
+    relevance_agreement: float = 0.7
+    relevance_agreement_inferred: float = 0.2
     relevance_semantic: float = 0.65
 
 
@@ -314,9 +318,9 @@ class Matcher:
         need, offer = (listing, other) if listing.side == "need" else (other, listing)
         w = self.weights
         total = w.semantic + w.codes + w.distance
-        codes = code_discount * max(code_agreement(need.okpd2, offer.okpd2),
-                                    0.9 * code_agreement(need.okpd2, offer.okved2),
-                                    code_agreement(need.okved2, offer.okved2))
+        same_scheme = max(code_agreement(need.okpd2, offer.okpd2), code_agreement(need.okved2, offer.okved2))
+        across = max(code_agreement(need.okpd2, offer.okved2), code_agreement(need.okved2, offer.okpd2))
+        codes = code_discount * max(same_scheme, 0.9 * across)
         km = distance_km(offer.place, need.place)
         near = 1.0 / (1.0 + km / w.distance_scale_km) if km is not None else 0.5
         semantic = max(0.0, min(1.0, semantic))
@@ -326,9 +330,13 @@ class Matcher:
         tier = procurement_tier(offer.place, need.place, self.countries)
         checks = check_constraints(need, offer, today=self.today)
         if (need.okpd2 or need.okved2) and (offer.okpd2 or offer.okved2):
-            relevant = codes > 0 or semantic >= w.relevance_semantic
-            detail = "коды одного класса" if codes > 0 else (
-                "коды разных классов, но тексты очень близки" if relevant else "коды разных классов")
+            level = max(same_scheme, across)
+            wanted = w.relevance_agreement if code_discount == 1.0 else w.relevance_agreement_inferred
+            if level >= wanted:
+                relevant, detail = True, "коды одного подкласса" if level >= 0.7 else "коды одного класса"
+            else:
+                relevant = semantic >= w.relevance_semantic
+                detail = "коды расходятся, но тексты очень близки" if relevant else "коды расходятся"
             checks = (ConstraintCheck("relevance", relevant, detail), *checks)
         return Match(other.id, float(score), tier, None if km is None else round(km, 1), signals, checks,
                      other.organization_id)

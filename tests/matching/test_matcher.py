@@ -87,3 +87,20 @@ def test_constraints_explain_failures():
     checks = {c.name: c for c in check_constraints(need, late, today=TODAY)}
     assert checks["deadline"].held is False
     assert checks["certifications"].held is False and "гост р" in checks["certifications"].detail
+
+
+@pytest.mark.parametrize(("need_codes", "offer_codes", "semantic", "discount", "relevant"), [
+    ({"okved2": ("27.32",)}, {"okved2": ("27.32",)}, 0.2, 1.0, True),  # the same activity
+    ({"okpd2": ("25.62.10",)}, {"okved2": ("25.62",)}, 0.2, 1.0, True),  # product ↔ activity, same subclass
+    ({"okved2": ("27.32",)}, {"okved2": ("27.33",)}, 0.5, 1.0, False),  # cables vs wiring accessories
+    ({"okved2": ("27.32",)}, {"okved2": ("27.33",)}, 0.7, 1.0, True),  # ... unless the texts are very close
+    ({"okpd2": ("27.32.11",)}, {"okpd2": ("27.33.13",)}, 0.3, 0.8, True),  # codes read from a text: the class
+    ({"okpd2": ("25.62.10",)}, {"okpd2": ("28.30.59",)}, 0.5, 0.8, False),  # another class altogether
+])
+def test_relevance_needs_chosen_codes_in_one_subclass(need_codes, offer_codes, semantic, discount, relevant):
+    engine = Matcher(encoder=None, backend=None)
+    need = NeedSpec(id=1, title="потребность", region="27", **need_codes)
+    offer = OfferSpec(id=2, title="предложение", region="27", **offer_codes)
+    match = engine.score_pair(need, offer, semantic=semantic, code_discount=discount)
+    check = next(c for c in match.constraints if c.name == "relevance")
+    assert check.held is relevant and match.constraints_hold is relevant
