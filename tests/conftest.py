@@ -126,10 +126,13 @@ def redis_url() -> str:
         service_missing("COSMOS_TEST_REDIS_URL is not set")
     import redis
 
+    client = redis.Redis.from_url(TEST_REDIS_URL)
     try:
-        redis.Redis.from_url(TEST_REDIS_URL).ping()
+        client.ping()
     except redis.exceptions.ConnectionError as exc:
         service_missing(f"Redis at {TEST_REDIS_URL} does not answer: {exc}")
+    finally:
+        client.close()
     return TEST_REDIS_URL
 
 

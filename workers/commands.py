@@ -24,7 +24,10 @@ def worker_command(queues: str, burst: bool) -> None:
     if not names:
         raise click.BadParameter("укажите хотя бы одну очередь", param_hint="--queues")
     worker = Worker([Queue(n, connection=connection) for n in names], connection=connection)
-    worker.work(burst=burst, with_scheduler=True)
+    try:
+        worker.work(burst=burst, with_scheduler=True)
+    finally:
+        connection.close()
 
 
 @click.command("scheduler", help="Запустить планировщик периодических заданий (нужен REDIS_URL).")
@@ -35,7 +38,11 @@ def scheduler_command() -> None:
 
     if not current_app.config.get("REDIS_URL"):
         raise click.UsageError("REDIS_URL не задан: планировщик работает только с Redis")
-    build_scheduler(redis_connection()).start()
+    connection = redis_connection()
+    try:
+        build_scheduler(connection).start()
+    finally:
+        connection.close()
 
 
 @click.command("run-job", help="Выполнить задание по имени сейчас, в этом процессе.")

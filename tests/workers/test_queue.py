@@ -95,8 +95,10 @@ def test_scheduler_registers_the_periodic_jobs(app, redis_url):
 
     from workers.schedule import PERIODIC_JOBS, build_scheduler
 
-    scheduler = build_scheduler(redis.Redis.from_url(redis_url))
+    connection = redis.Redis.from_url(redis_url)
+    scheduler = build_scheduler(connection)
     registered = {j.name: j for j in scheduler.get_jobs()}
+    connection.close()
     assert set(registered) == {p.job for p in PERIODIC_JOBS}
     assert {"search.drain_outbox", "listings.expire", "search.reconcile"} <= set(registered)
     for name, cron_job in registered.items():  # each runs on its job's queue, under its job's timeout
@@ -130,9 +132,12 @@ def test_cosmos_worker_runs_what_was_queued(app, db, runner, redis_url):
         result = runner.invoke(args=["worker", "--burst", "--queues", "default"])
     finally:
         app.config["REDIS_URL"] = None
-    assert result.exit_code == 0, result.output
-    job_ = Job.fetch(handle.id, connection=connection)  # the worker ran it in its forked work horse
-    assert job_.get_status() == "finished" and job_.return_value() == 14
+    try:
+        assert result.exit_code == 0, result.output
+        job_ = Job.fetch(handle.id, connection=connection)  # the worker ran it in its forked work horse
+        assert job_.get_status() == "finished" and job_.return_value() == 14
+    finally:
+        connection.close()
 
 
 def test_worker_and_scheduler_need_redis(app, runner):
