@@ -35,8 +35,9 @@ class MatchEvaluation:
 
 
 def build_marketplace(examples: Sequence[Example], regions: Sequence[Place], *, per_code: int = 3, seed: int = 0,
-                      limit: int | None = None) -> tuple[list[ListingSpec], list[ListingSpec]]:
-    """Needs and offers from ``examples`` (see the module docstring); deterministic for a ``seed``."""
+                      limit: int | None = None) -> tuple[list[ListingSpec], list[ListingSpec], dict[int, str]]:
+    """Needs, offers and each need's code from ``examples`` (see the module docstring); deterministic for a
+    ``seed``."""
     rng = random.Random(seed)
     by_code: dict[str, list[str]] = defaultdict(list)
     for e in examples:
@@ -49,6 +50,7 @@ def build_marketplace(examples: Sequence[Example], regions: Sequence[Place], *, 
     for p in regions:
         by_district[p.district or ""].append(p)
     needs, offers = [], []
+    gold: dict[int, str] = {}
     next_id = 1
     for org, code in enumerate(codes, 1):
         texts = by_code[code][:per_code]
@@ -58,6 +60,7 @@ def build_marketplace(examples: Sequence[Example], regions: Sequence[Place], *, 
         needs.append(ListingSpec(id=next_id, side="need", kind="purchase_request", title=texts[0],
                                  region=home.region, district=home.district, lat=home.lat, lon=home.lon,
                                  organization_id=org * 10))
+        gold[next_id] = code
         next_id += 1
         places = [home, rng.choice(same_district), rng.choice(elsewhere)]
         for i, text in enumerate(texts[1:]):
@@ -66,7 +69,7 @@ def build_marketplace(examples: Sequence[Example], regions: Sequence[Place], *, 
                                       title=text, okpd2=(code,), region=place.region, district=place.district,
                                       lat=place.lat, lon=place.lon, organization_id=org * 10 + 1 + i))
             next_id += 1
-    return needs, offers
+    return needs, offers, gold
 
 
 def evaluate_matching(examples: Sequence[Example], encoder, *, regions: Sequence[Place], per_code: int = 3,
@@ -79,13 +82,10 @@ def evaluate_matching(examples: Sequence[Example], encoder, *, regions: Sequence
     """
     from search import Document, Filters, Query, open_backend
 
-    needs, offers = build_marketplace(examples, regions, per_code=per_code, seed=seed, limit=limit)
+    needs, offers, gold_code = build_marketplace(examples, regions, per_code=per_code, seed=seed, limit=limit)
     if not needs:
         raise ValueError(f"no code has {per_code} distinct phrases")
     code_of = {o.id: o.okpd2[0] for o in offers}
-    gold_code = {}
-    for need in needs:
-        gold_code[need.id] = next(o.okpd2[0] for o in offers if o.organization_id // 10 == need.organization_id // 10)
     vectors = encoder.encode_passages([o.text for o in offers])
     with tempfile.TemporaryDirectory() as tmp:
         backend = open_backend(f"embedded://{tmp}", dim=encoder.dim)

@@ -152,3 +152,45 @@ def _restore_search_url(request: pytest.FixtureRequest):
         with app.app_context():
             close_search(keep_encoder=True)
         app.config["SEARCH_URL"] = url
+
+
+class Inbox:
+    """Messages a real SMTP server (aiosmtpd) received: (recipients, raw message)."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on a free local port: ``(smtp_url, inbox)``."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield f"smtp://127.0.0.1:{port}", inbox
+    controller.stop()
+
+
+@pytest.fixture
+def bearer(db):
+    """``bearer(user)`` → headers with a fresh personal token of ``user``."""
+
+    from marketplace.api.tokens import create_token
+
+    def make(user) -> dict[str, str]:
+        _, secret = create_token(user, name="tests")
+        db.session.flush()
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make

@@ -10,9 +10,8 @@ from workers.queue import job
 log = logging.getLogger(__name__)
 
 
-@job("matching.refresh", queue="matching", timeout=300, retries=3)
-def refresh(listing_id: int) -> dict:
-    """Recompute one listing's matches and notify both sides of new ones; safe to repeat."""
+def refresh_and_notify(listing_id: int):
+    """Recompute one listing's matches, notify both sides of the new ones, commit, and queue their e-mail."""
     from marketplace.extensions import db
     from marketplace.matches import services
 
@@ -20,8 +19,15 @@ def refresh(listing_id: int) -> dict:
     note_ids = services.notify_new_matches(report.new)
     db.session.commit()
     services.email_after_commit(note_ids)
+    return report
+
+
+@job("matching.refresh", queue="matching", timeout=300, retries=3)
+def refresh(listing_id: int) -> dict:
+    """Recompute one listing's matches and notify both sides of new ones; safe to repeat."""
+    report = refresh_and_notify(listing_id)
     if report.chain_suggested:
-        _suggest_chains()
+        suggest_chains()
     return {"listing_id": report.listing_id, "stored": report.stored, "new": len(report.new),
             "removed": report.removed, "active_tier": report.active_tier,
             "chain_suggested": report.chain_suggested}
@@ -34,7 +40,6 @@ def refresh_stale(limit: int | None = None) -> dict:
     The outbox is drained first, so a listing is matched against an index that already holds the latest offers;
     inline (no Redis) only a few listings are matched per request (``MATCH_INLINE_LIMIT``), the rest on the next run.
     """
-    from marketplace.extensions import db
     from marketplace.indexing.services import drain_outbox
     from marketplace.matches import services
 
@@ -43,37 +48,22 @@ def refresh_stale(limit: int | None = None) -> dict:
             else int(current_app.config.get("MATCH_BATCH", 500))
     drain_outbox()
     ids = services.stale_listing_ids(limit=int(limit))
-    stored = new = 0
-    unserved = False
-    for listing_id in ids:
-        report = services.refresh_listing(listing_id)
-        note_ids = services.notify_new_matches(report.new)
-        db.session.commit()
-        services.email_after_commit(note_ids)
-        stored += report.stored
-        new += len(report.new)
-        unserved = unserved or report.chain_suggested
-    if unserved:
-        _suggest_chains()
+    reports = [refresh_and_notify(listing_id) for listing_id in ids]
+    if any(r.chain_suggested for r in reports):
+        suggest_chains()
+    stored, new = sum(r.stored for r in reports), sum(len(r.new) for r in reports)
     if ids:
         log.info("matched %d listings: %d rows, %d new", len(ids), stored, new)
     return {"listings": len(ids), "stored": stored, "new": new}
 
 
-def _suggest_chains() -> None:
+def suggest_chains(**kwargs) -> None:
     """A need with no acceptable domestic offer gets a domestic cooperation chain offered before anyone looks
     abroad (the charter): ``chains.suggest_for_needs`` picks the route and queues the build."""
-    if not current_app.config.get("MATCH_SUGGEST_CHAINS", True):
-        return
-    from workers import queue
+    if current_app.config.get("MATCH_SUGGEST_CHAINS", True):
+        from workers.queue import enqueue_quietly
 
-    try:
-        handle = queue.enqueue("chains.suggest_for_needs")
-    except Exception:
-        log.exception("could not enqueue chains.suggest_for_needs")
-        return
-    if handle.status == "failed":
-        log.warning("chains.suggest_for_needs failed: %s", handle.error)
+        enqueue_quietly("chains.suggest_for_needs", **kwargs)
 
 
 @job("matching.refit_encoder", queue="matching", timeout=7200, retries=1)

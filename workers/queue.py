@@ -117,6 +117,19 @@ def enqueue(name: str, *args: Any, **kwargs: Any) -> JobHandle:
     return JobHandle(spec.name, "queued", id=rq_job.id)
 
 
+def enqueue_quietly(name: str, *args: Any, **kwargs: Any) -> JobHandle | None:
+    """:func:`enqueue` for follow-up work after a commit (indexing, matching, e-mail): a failure is logged, never
+    raised, so the user's committed change stands; the outbox and the periodic jobs catch up later."""
+    try:
+        handle = enqueue(name, *args, **kwargs)
+    except Exception:
+        log.exception("could not enqueue %s", name)
+        return None
+    if handle.status == "failed":
+        log.warning("%s failed inline: %s", name, handle.error)
+    return handle
+
+
 def _run_inline(spec: JobSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> JobHandle:
     from marketplace.extensions import db
 

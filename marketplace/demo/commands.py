@@ -69,16 +69,11 @@ def _match_needs(progress_bar) -> None:
             queue.enqueue("matching.refresh", listing_id)
         click.echo(f"Подбор поставщиков для {len(ids)} потребностей поставлен в очередь.", err=True)
         return
-    from marketplace.extensions import db
-    from marketplace.matches import services
+    from workers.matching_jobs import refresh_and_notify, suggest_chains
 
-    unserved = 0
-    for listing_id in progress_bar(ids, "Подбор поставщиков", len(ids)):
-        report = services.refresh_listing(listing_id)
-        services.notify_new_matches(report.new)
-        db.session.commit()
-        unserved += report.chain_suggested
+    reports = [refresh_and_notify(listing_id) for listing_id in progress_bar(ids, "Подбор поставщиков", len(ids))]
+    unserved = sum(r.chain_suggested for r in reports)
     if unserved and current_app.config.get("MATCH_SUGGEST_CHAINS", True):
         click.echo(f"Потребностей без подходящих российских предложений: {unserved}; предлагаю цепочки "
                    "кооперации…", err=True)
-        queue.enqueue("chains.suggest_for_needs", limit=20)
+        suggest_chains(limit=20)

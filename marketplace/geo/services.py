@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.geo.models import Country
+from marketplace.geo.models import Country, Region
 from matching.geo import CountryLists
 
 
@@ -15,3 +15,13 @@ def country_lists() -> CountryLists:
         return CountryLists()
     return CountryLists(eaeu=frozenset(c for c, eaeu, _ in rows if eaeu),
                         unfriendly=frozenset(c for c, _, bad in rows if bad))
+
+
+def region_districts() -> dict[str, str]:
+    """Subject code → federal district code."""
+    return dict(db.session.execute(select(Region.code, Region.district_code)).all())
+
+
+def region_centres() -> dict[str, tuple[float | None, float | None]]:
+    """Subject code → the coordinates of its administrative centre."""
+    return {code: (lat, lon) for code, lat, lon in db.session.execute(select(Region.code, Region.lat, Region.lon))}

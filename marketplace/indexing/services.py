@@ -21,7 +21,6 @@ from sqlalchemy.orm import selectinload
 from marketplace.classifiers.models import ClassifierCode
 from marketplace.core.models import OutboxEvent, utcnow
 from marketplace.extensions import db
-from marketplace.geo.models import Region
 from marketplace.listings.models import Listing
 
 log = logging.getLogger(__name__)
@@ -143,7 +142,9 @@ def _code_names(listings: Sequence[Listing]) -> dict[tuple[str, str], str]:
 
 
 def _districts() -> dict[str, str]:
-    return dict(db.session.execute(select(Region.code, Region.district_code)).all())
+    from marketplace.geo.services import region_districts
+
+    return region_districts()
 
 
 def listing_documents(listings: Sequence[Listing], encoder=None) -> list:

@@ -242,23 +242,12 @@ def index_after_commit() -> None:
 
     if "search.drain_outbox" not in queue.load_jobs():
         return
-    try:
-        handle = queue.enqueue("search.drain_outbox")
-    except Exception:  # indexing is eventually consistent: a failure here must not fail the user's request
-        log.exception("could not enqueue search.drain_outbox")
+    # Indexing is eventually consistent: a failure here must not fail the user's request.
+    handle = queue.enqueue_quietly("search.drain_outbox")
+    if handle is None or handle.status == "failed":
         return
-    if handle.status == "failed":
-        log.warning("search.drain_outbox failed inline: %s", handle.error)
-        return
-    if not current_app.config.get("MATCH_AFTER_COMMIT", True) or "matching.refresh_stale" not in queue.load_jobs():
-        return
-    try:  # the changed listings get their matches (and both sides their notifications) once indexed
-        handle = queue.enqueue("matching.refresh_stale")
-    except Exception:
-        log.exception("could not enqueue matching.refresh_stale")
-        return
-    if handle.status == "failed":
-        log.warning("matching.refresh_stale failed inline: %s", handle.error)
+    if current_app.config.get("MATCH_AFTER_COMMIT", True) and "matching.refresh_stale" in queue.load_jobs():
+        queue.enqueue_quietly("matching.refresh_stale")  # the changed listings get their matches once indexed
 
 
 # Internals -----------------------------------------------------------------------------------

@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import selectinload
 
 from marketplace.core.models import utcnow
 from marketplace.extensions import db
 from marketplace.geo.models import Region
-from marketplace.geo.services import country_lists
+from marketplace.geo.services import country_lists, region_centres, region_districts
 from marketplace.listings.models import Capability, Listing, ListingStatus, Product, Side, TenderLot
 from marketplace.matches.models import Match, MatchRun, MatchStatus
 from matching.geo import ProcurementTier
@@ -43,8 +43,8 @@ STORED_PER_LISTING = 30  # rows kept per listing and run: enough for every tier'
 POLICY_KEYS = ("mode", "allow_excluded", "threshold")
 
 
-class PolicyError(ValueError):
-    """A policy setting that cannot be used; ``field`` names it."""
+class MatchInputError(ValueError):
+    """A policy setting or a match status that cannot be used; ``field`` names it."""
 
     def __init__(self, field_name: str, message: str):
         super().__init__(f"{field_name}: {message}")
@@ -53,16 +53,6 @@ class PolicyError(ValueError):
 
 
 # The engine's view of a listing ---------------------------------------------------------------
-
-def _districts() -> dict[str, str]:
-    return dict(db.session.execute(select(Region.code, Region.district_code)).all())
-
-
-def _region_centres() -> dict[str, tuple[float | None, float | None]]:
-    return {code: (lat, lon) for code, lat, lon in db.session.execute(select(Region.code, Region.lat, Region.lon))}
-
-
-
 
 def _number(value: Any) -> float | None:
     return float(value) if value is not None else None
@@ -77,8 +67,8 @@ def listing_specs(listings: Sequence[Listing], *, districts: Mapping[str, str] |
     """
     from marketplace.indexing.services import _code_names, listing_text
 
-    districts = _districts() if districts is None else districts
-    centres = _region_centres() if centres is None else centres
+    districts = region_districts() if districts is None else districts
+    centres = region_centres() if centres is None else centres
     names = _code_names(listings)
     out = []
     for x in listings:
@@ -122,8 +112,8 @@ class DatabaseLookup:
     """The engine's :class:`~matching.matcher.ListingLookup` over the database (the index may lag behind it)."""
 
     def __init__(self) -> None:
-        self._districts = _districts()
-        self._centres = _region_centres()
+        self._districts = region_districts()
+        self._centres = region_centres()
 
     def get_many(self, ids: Iterable[int]) -> dict[int, ListingSpec]:
         listings = _load(ids)
@@ -155,29 +145,29 @@ def parse_policy(data: Mapping[str, Any] | None, base: ProcurementPolicy | None 
     mode = data.get("mode")
     if mode not in (None, ""):
         if mode not in MODES:
-            raise PolicyError("mode", f"ожидается одно из: {', '.join(MODES)}")
+            raise MatchInputError("mode", f"ожидается одно из: {', '.join(MODES)}")
         changes["mode"] = mode
     allow = data.get("allow_excluded")
     if allow not in (None, ""):
         if isinstance(allow, str):
             if allow.lower() not in {"true", "false", "1", "0", "yes", "no"}:
-                raise PolicyError("allow_excluded", "ожидается true или false")
+                raise MatchInputError("allow_excluded", "ожидается true или false")
             allow = allow.lower() in {"true", "1", "yes"}
         if not isinstance(allow, bool):
-            raise PolicyError("allow_excluded", "ожидается true или false")
+            raise MatchInputError("allow_excluded", "ожидается true или false")
         changes["allow_excluded"] = allow
     threshold = data.get("threshold")
     if threshold not in (None, ""):
         try:
             value = float(threshold)
         except (TypeError, ValueError):
-            raise PolicyError("threshold", "ожидается число от 0 до 1") from None
+            raise MatchInputError("threshold", "ожидается число от 0 до 1") from None
         if not 0.0 <= value <= 1.0:
-            raise PolicyError("threshold", "ожидается число от 0 до 1")
+            raise MatchInputError("threshold", "ожидается число от 0 до 1")
         changes["threshold"] = value
     unknown = sorted(set(data) - set(POLICY_KEYS))
     if unknown:
-        raise PolicyError(unknown[0], "неизвестный параметр политики")
+        raise MatchInputError(unknown[0], "неизвестный параметр политики")
     return ProcurementPolicy(**{**policy.__dict__, **changes})
 
 
@@ -186,15 +176,15 @@ def policy_for(listing: Listing) -> ProcurementPolicy:
     overrides = (listing.attributes or {}).get("match_policy") if listing.side == Side.NEED else None
     try:
         return parse_policy(overrides if isinstance(overrides, Mapping) else None)
-    except PolicyError:
+    except MatchInputError:
         log.warning("listing %s has an unusable match policy %r; using the platform's", listing.id, overrides)
         return platform_policy()
 
 
 def set_need_policy(listing: Listing, data: Mapping[str, Any] | None) -> ProcurementPolicy:
-    """Store a need's own policy (``None`` or ``{}``: back to the platform's); raises :class:`PolicyError`."""
+    """Store a need's own policy (``None`` or ``{}``: back to the platform's); raises :class:`MatchInputError`."""
     if listing.side != Side.NEED:
-        raise PolicyError("listing", "политика задаётся только для потребности")
+        raise MatchInputError("listing", "политика задаётся только для потребности")
     policy = parse_policy(data)
     attributes = dict(listing.attributes or {})
     if data:
@@ -214,45 +204,32 @@ def matcher(policy: ProcurementPolicy | None = None, *, today: date | None = Non
 
     encoder = get_encoder()
     backend = get_backend()
-    # Stored rows keep every acceptable tier; pages choose what to show by the policy.
-    engine_policy = ProcurementPolicy(**{**(policy or platform_policy()).__dict__, "show_lower_tiers": True})
     classifier = None
     if current_app.config.get("MATCH_INFER_CODES", True):
         from marketplace.classifiers.suggest import get_classifier
 
         classifier = get_classifier("okpd2")
-    return Matcher(encoder, backend, engine_policy, DatabaseLookup(), countries=country_lists(),
+    return Matcher(encoder, backend, policy or platform_policy(), DatabaseLookup(), countries=country_lists(),
                    candidates=int(current_app.config.get("MATCH_CANDIDATES", 100)), today=today,
                    classifier=classifier)
 
 
 def match_spec(spec: ListingSpec, *, policy: ProcurementPolicy | None = None, top: int = 10,
                today: date | None = None) -> MatchResult:
-    """Counterparts for a listing that need not be stored (``cosmos match --text``, the API's ad-hoc match)."""
-    policy = policy or platform_policy()
+    """Counterparts for a listing that need not be stored (``cosmos match --text``, the API's ad-hoc match), as
+    ``policy`` shows them (strict: only the nearest tier with an acceptable match)."""
     engine = matcher(policy, today=today)
-    result = engine.match_need(spec, top=max(top, STORED_PER_LISTING)) if spec.side == "need" \
-        else engine.match_offer(spec, top=max(top, STORED_PER_LISTING))
-    return shown(result, policy, top)
-
-
-def shown(result: MatchResult, policy: ProcurementPolicy, top: int) -> MatchResult:
-    """What the policy shows of an engine result: in strict mode only the nearest tier with an acceptable match."""
-    matches = result.matches
-    if policy.mode == "strict" and not policy.show_lower_tiers and result.active_tier is not None:
-        matches = tuple(m for m in matches if m.tier == result.active_tier)
-    return MatchResult(result.listing_id, matches[:top], result.active_tier, result.chain_suggested,
-                       result.candidates_considered, result.inferred_codes)
+    return engine.match_need(spec, top=top) if spec.side == "need" else engine.match_offer(spec, top=top)
 
 
 def ad_hoc_need(text: str, region: str | None, *, kind: str = "purchase_request", okpd2: Sequence[str] = (),
                 okved2: Sequence[str] = (), quantity: float | None = None, unit: str | None = None,
                 deadline: date | None = None, certifications: Sequence[str] = ()) -> ListingSpec:
     """A need described by text and a delivery region, not stored (id 0)."""
-    centres = _region_centres()
-    lat, lon = centres.get(region or "", (None, None))
+    place = db.session.get(Region, region) if region else None
     return ListingSpec(id=0, side="need", kind=kind, title=text, region=region,
-                       district=_districts().get(region or ""), lat=lat, lon=lon, okpd2=tuple(okpd2),
+                       district=place.district_code if place else None, lat=place.lat if place else None,
+                       lon=place.lon if place else None, okpd2=tuple(okpd2),
                        okved2=tuple(okved2), quantity=quantity, unit=unit, deadline=deadline,
                        certifications=frozenset(certifications))
 
@@ -283,7 +260,8 @@ def refresh_listing(listing_id: int, *, today: date | None = None) -> RefreshRep
         db.session.flush()
         return report
     policy = policy_for(listing)
-    engine = matcher(policy, today=today)
+    # Stored rows keep every acceptable tier; a page chooses what to show by the policy (ranked_matches).
+    engine = matcher(replace(policy, show_lower_tiers=True), today=today)
     spec = engine.lookup.spec(listing)  # type: ignore[union-attr]
     result = engine.match_need(spec, top=STORED_PER_LISTING) if listing.side == Side.NEED \
         else engine.match_offer(spec, top=STORED_PER_LISTING)
@@ -297,10 +275,7 @@ def refresh_listing(listing_id: int, *, today: date | None = None) -> RefreshRep
         kept.add(key)
         explanation = {**m.explanation, "policy": policy.mode, "chain_suggested": result.chain_suggested,
                        "inferred_codes": list(result.inferred_codes), "computed_at": now.isoformat()}
-        row = existing.get(key)
-        if row is None:
-            # The other direction may have stored this pair already.
-            row = db.session.scalar(select(Match).where(Match.need_id == key[0], Match.offer_id == key[1]))
+        row = existing.get(key)  # whichever direction stored it: the pair is unique
         if row is None:
             row = Match(need_id=key[0], offer_id=key[1], status=MatchStatus.NEW)
             db.session.add(row)
@@ -360,17 +335,16 @@ def notify_new_matches(match_ids: Sequence[int]) -> list[int]:
                           dedup_key=f"match:{row.id}:offer")
             if note is not None:
                 note_ids.append(note.id)
-        if group:
-            best = min(group, key=lambda r: (ProcurementTier.from_label(r.tier), -r.score))
-            note = notify(need.organization_id, "match_offer",
-                          f"Найдены поставщики: {need.title}"[:300],
-                          body=f"Новых подходящих предложений: {len(group)}; лучшее — «{best.offer.title}» "
-                               f"({best.offer.organization.name}, {_tier_title(best.tier)}).",
-                          link=f"/listings/{need.id}#matches",
-                          payload={"need_id": need.id, "match_ids": sorted(r.id for r in group)},
-                          dedup_key=f"matches:{need.id}:{min(r.id for r in group)}:{len(group)}")
-            if note is not None:
-                note_ids.append(note.id)
+        best = min(group, key=lambda r: (ProcurementTier.from_label(r.tier), -r.score))
+        note = notify(need.organization_id, "match_offer",
+                      f"Найдены поставщики: {need.title}"[:300],
+                      body=f"Новых подходящих предложений: {len(group)}; лучшее — «{best.offer.title}» "
+                           f"({best.offer.organization.name}, {_tier_title(best.tier)}).",
+                      link=f"/listings/{need.id}#matches",
+                      payload={"need_id": need.id, "match_ids": sorted(r.id for r in group)},
+                      dedup_key=f"matches:{need.id}:{min(r.id for r in group)}:{len(group)}")
+        if note is not None:
+            note_ids.append(note.id)
     now = utcnow()
     for row in rows:
         row.notified_at = now
@@ -382,13 +356,10 @@ def email_after_commit(note_ids: Sequence[int]) -> None:
     """Queue the e-mail of each notification (``notifications.email``); call after the commit."""
     if not note_ids or not current_app.config.get("SMTP_URL"):
         return
-    from workers import queue
+    from workers.queue import enqueue_quietly
 
     for note_id in note_ids:
-        try:
-            queue.enqueue("notifications.email", note_id)
-        except Exception:
-            log.exception("could not enqueue notifications.email for %s", note_id)
+        enqueue_quietly("notifications.email", note_id)
 
 
 def _tier_title(label: str) -> str:
@@ -435,23 +406,54 @@ class RankedMatches:
         return [TierGroup(t, tuple(v)) for t, v in sorted(out.items())]
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """A stored row as the policy reads a candidate (its constraints held when it was stored)."""
+
+    row: Match
+    score: float
+    tier: ProcurementTier
+    constraints_hold: bool = True
+
+
 def ranked_matches(need: Listing, policy: ProcurementPolicy | None = None) -> RankedMatches:
-    """A need's stored matches, ordered and cut by ``policy`` (default: the need's own)."""
+    """A need's stored matches, ordered and cut by ``policy`` (default: the need's own) — the same
+    :meth:`ProcurementPolicy.apply` the engine uses, over the stored rows of still active offers."""
     policy = policy or policy_for(need)
-    rows = [m for m in db.session.scalars(select(Match).where(Match.need_id == need.id).options(
-        selectinload(Match.offer).selectinload(Listing.organization)))
-        if m.acceptable and m.offer.status == ListingStatus.ACTIVE]
-    rows = [m for m in rows if policy.allow_excluded or m.tier != ProcurementTier.EXCLUDED.label]
-    domestic = any(ProcurementTier.from_label(m.tier) <= ProcurementTier.NATIONAL for m in rows)
-    active = min((ProcurementTier.from_label(m.tier) for m in rows), default=None)
-    if policy.mode == "strict":
-        rows.sort(key=lambda m: (ProcurementTier.from_label(m.tier), -m.score))
-        shown_rows = [m for m in rows if policy.show_lower_tiers or ProcurementTier.from_label(m.tier) == active]
-    else:
-        rows.sort(key=lambda m: (-policy.adjusted_score(m.score, ProcurementTier.from_label(m.tier)),
-                                 ProcurementTier.from_label(m.tier)))
-        shown_rows = rows
-    return RankedMatches(policy, tuple(shown_rows), active, not domestic, len(rows) - len(shown_rows))
+    candidates = [_Stored(m, m.score, ProcurementTier.from_label(m.tier)) for m in db.session.scalars(
+        select(Match).where(Match.need_id == need.id, Match.acceptable.is_(True))
+        .options(selectinload(Match.offer).selectinload(Listing.organization)))
+        if m.offer.status == ListingStatus.ACTIVE]
+    outcome = policy.apply(candidates)
+    every_tier = len(replace(policy, show_lower_tiers=True).apply(candidates).ranked)
+    return RankedMatches(policy, tuple(c.row for c in outcome.ranked), outcome.active_tier, outcome.chain_suggested,
+                         every_tier - len(outcome.ranked))
+
+
+def needs_for_offer(offer: Listing) -> list[Match]:
+    """The stored needs an offer serves, best first, only those its organization may see."""
+    rows = db.session.scalars(select(Match).where(Match.offer_id == offer.id, Match.acceptable.is_(True))
+                              .order_by(Match.score.desc()).options(selectinload(Match.need)))
+    return [m for m in rows if need_visible_to(m.need, offer.organization_id)]
+
+
+def can_see_matches(user: Any, listing: Listing) -> bool:
+    """The listing's organization, the coordinators of its region and admins see its matches."""
+    from marketplace.core.permissions import can_edit_listing, is_coordinator_for
+
+    return can_edit_listing(user, listing) or is_coordinator_for(user, listing.region_code)
+
+
+def match_side(user: Any, match: Match) -> str | None:
+    """Which side ``user`` acts for on a match: "need" (the buyer's organization), "offer" (the supplier's, when it
+    may see the need) or None (a stranger: the match is a 404 to them)."""
+    from marketplace.core.permissions import can_edit_listing
+
+    if can_edit_listing(user, match.need):
+        return "need"
+    if can_edit_listing(user, match.offer) and need_visible_to(match.need, match.offer.organization_id):
+        return "offer"
+    return None
 
 
 def feed_for_organization(organization_id: int, *, limit: int = 100) -> list[Match]:
@@ -470,7 +472,7 @@ def set_match_status(match: Match, status: str) -> Match:
     try:
         match.status = MatchStatus(status)
     except ValueError:
-        raise PolicyError("status", f"ожидается одно из: {', '.join(s.value for s in MatchStatus)}") from None
+        raise MatchInputError("status", f"ожидается одно из: {', '.join(s.value for s in MatchStatus)}") from None
     db.session.flush()
     return match
 
@@ -478,8 +480,6 @@ def set_match_status(match: Match, status: str) -> Match:
 def stale_listing_ids(limit: int = 500, *, side: Side | None = None) -> list[int]:
     """Active listings changed since their matches were last computed, or never computed: needs first, the most
     recently changed first (the listing a user has just saved is matched in the same request)."""
-    from sqlalchemy import or_
-
     stmt = (select(Listing.id).outerjoin(MatchRun, MatchRun.listing_id == Listing.id)
             .where(Listing.status == ListingStatus.ACTIVE,
                    or_(MatchRun.listing_id.is_(None), MatchRun.listing_updated_at < Listing.updated_at)))

@@ -21,9 +21,7 @@ CONSTRAINT_TITLES_RU = {"relevance": "вид работ", "quantity": "объё�
                         "certifications": "сертификаты"}
 
 
-def can_see_matches(user: Any, listing: Listing) -> bool:
-    """The listing's organization, the coordinators of its region and admins see its matches."""
-    return permissions.can_edit_listing(user, listing) or permissions.is_coordinator_for(user, listing.region_code)
+can_see_matches = services.can_see_matches
 
 
 def matches_context(listing: Listing, mode: str | None = None) -> dict[str, Any]:
@@ -34,14 +32,12 @@ def matches_context(listing: Listing, mode: str | None = None) -> dict[str, Any]
     if listing.side == Side.NEED:
         try:
             policy = services.parse_policy({"mode": mode} if mode else None, base=services.policy_for(listing))
-        except services.PolicyError:
+        except services.MatchInputError:
             policy = services.policy_for(listing)
         ranked = services.ranked_matches(listing, policy)
         context.update(ranked=ranked, policy=policy, chain_request=_chain_request(listing))
     else:
-        rows = db.session.scalars(select(Match).where(Match.offer_id == listing.id, Match.acceptable.is_(True))
-                                  .order_by(Match.score.desc())).all()
-        context.update(needs=[m for m in rows if services.need_visible_to(m.need, listing.organization_id)])
+        context.update(needs=services.needs_for_offer(listing))
     return context
 
 
@@ -87,21 +83,19 @@ def set_status(match_id: int) -> Any:
     row = db.session.get(Match, match_id)
     if row is None:
         abort(404)
-    buyer_side = permissions.can_edit_listing(current_user, row.need)
-    supplier_side = permissions.can_edit_listing(current_user, row.offer) and services.need_visible_to(
-        row.need, row.offer.organization_id)
-    if not (buyer_side or supplier_side):
+    side = services.match_side(current_user, row)
+    if side is None:
         abort(404)
     try:
         services.set_match_status(row, request.form.get("status", ""))
-    except services.PolicyError as exc:
+    except services.MatchInputError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
     else:
         db.session.commit()
     target = request.form.get("next") or ""
     if not target.startswith("/") or target.startswith("//"):
-        target = url_for("matches.feed") if supplier_side and not buyer_side else \
+        target = url_for("matches.feed") if side == "offer" else \
             url_for("matches.listing_matches", listing_id=row.need_id)
     return redirect(target)
 

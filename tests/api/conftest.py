@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from marketplace.accounts.models import User, UserRole
-from marketplace.api.tokens import create_token
 from marketplace.communities import services as communities
 from marketplace.communities.models import Community
 from marketplace.listings.models import Listing, ListingStatus
@@ -32,18 +31,6 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(queue, "enqueue", fake_enqueue)
     return calls
-
-
-@pytest.fixture
-def bearer(db):
-    """``bearer(user)`` → headers with a fresh personal token of ``user``."""
-
-    def make(user: User) -> dict[str, str]:
-        _, secret = create_token(user, name="tests")
-        db.session.flush()
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
 
 
 @dataclass

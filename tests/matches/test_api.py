@@ -1,21 +1,8 @@
 """The matching endpoints of /api/v1: classification, ad-hoc match, a listing's matches, policy, feed, status."""
 from __future__ import annotations
 
-import pytest
-
 from marketplace.accounts.models import UserRole
-from marketplace.api.tokens import create_token
 from marketplace.matches import services
-
-
-@pytest.fixture
-def bearer(db):
-    def make(user):
-        _, secret = create_token(user, name="tests")
-        db.session.flush()
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
 
 
 def test_classify_and_its_validation(client):

@@ -5,20 +5,9 @@ import re
 
 from marketplace.accounts.models import UserRole
 from marketplace.matches import services
+from tests.web.conftest import login
 
 TOKEN = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
-
-
-def login(client, db, user):
-    from flask import g
-
-    db.session.commit()
-    g.pop("_login_user", None)
-    g.pop("csrf_token", None)
-    with client.session_transaction() as session:
-        session.clear()
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
 
 
 def text_of(response) -> str:
@@ -29,7 +18,7 @@ def test_the_need_page_shows_the_local_supplier_with_reasons_and_hides_farther_t
                                                                                        market):
     services.refresh_listing(market.need.id)
     buyer = factories.user(role=UserRole.BUYER, organization=market.buyer)
-    login(client, db, buyer)
+    login(client, buyer)
     page = text_of(client.get(f"/listings/{market.need.id}"))
     assert "Подобранные поставщики" in page and 'data-tier="local"' in page
     assert 'data-tier="district"' not in page and "ООО «Хабаровский механический»" in page
@@ -48,14 +37,14 @@ def test_the_need_page_shows_the_local_supplier_with_reasons_and_hides_farther_t
 def test_strangers_do_not_see_a_need_s_matches(client, db, factories, market):
     services.refresh_listing(market.need.id)
     stranger = factories.user(organization=factories.organization(region="54"))
-    login(client, db, stranger)
+    login(client, stranger)
     assert "Подобранные поставщики" not in text_of(client.get(f"/listings/{market.need.id}"))
     assert client.get(f"/listings/{market.need.id}/matches").status_code == 404
 
 
 def test_refresh_button_recomputes_and_the_supplier_feed_lists_the_need(client, db, factories, market):
     buyer = factories.user(role=UserRole.BUYER, organization=market.buyer)
-    login(client, db, buyer)
+    login(client, buyer)
     page = text_of(client.get(f"/listings/{market.need.id}/matches"))
     assert "Подбор ещё не выполнялся" in page
     token = TOKEN.search(page).group(1)
@@ -64,7 +53,7 @@ def test_refresh_button_recomputes_and_the_supplier_feed_lists_the_need(client, 
     assert response.status_code == 200 and 'data-tier="local"' in text_of(response)
 
     supplier = factories.user(organization=market.vvo.organization)
-    login(client, db, supplier)
+    login(client, supplier)
     # The need's run stored every acceptable tier: the buyer sees the local shop first, the district's shop still
     # learns of the need in its feed.
     feed = text_of(client.get("/my/feed"))
@@ -73,7 +62,7 @@ def test_refresh_button_recomputes_and_the_supplier_feed_lists_the_need(client, 
 
 def test_forms_offer_code_suggestions_from_the_description(client, db, factories):
     user = factories.user(organization=factories.organization(region="27"))
-    login(client, db, user)
+    login(client, user)
     form = text_of(client.get("/my/listings/new/capability"))
     assert 'data-suggest-url="/classifiers/okpd2/suggest"' in form or 'data-suggest-url="/classifiers/okved2/suggest"' in form
     codes = client.get("/classifiers/okpd2/suggest?text=токарная обработка металлических деталей").get_json()

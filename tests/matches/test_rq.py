@@ -9,11 +9,10 @@ from sqlalchemy import select
 from marketplace.core.models import utcnow
 from marketplace.matches.models import Match
 from marketplace.notifications.models import Notification
-from tests.notifications.test_notifications import smtp_server  # noqa: F401  (the fixture)
 from workers import queue
 
 
-def test_matching_and_its_e_mails_run_on_rq_workers(app, db, factories, market, redis_url, smtp_server):  # noqa: F811
+def test_matching_and_its_e_mails_run_on_rq_workers(app, db, factories, market, redis_url, smtp_server):
     import redis
     from rq import Queue, SimpleWorker
 

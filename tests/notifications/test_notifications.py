@@ -1,33 +1,7 @@
 """Notifications are stored once per event and e-mailed through a real SMTP server when one is configured."""
-import socket
-
-import pytest
-from aiosmtpd.controller import Controller
-
 from marketplace.core.models import utcnow
 from marketplace.notifications.models import Notification
 from marketplace.notifications.services import email_notification, notify
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield f"smtp://127.0.0.1:{port}", inbox
-    controller.stop()
 
 
 def test_notify_is_deduplicated(db, factories):

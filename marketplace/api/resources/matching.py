@@ -10,14 +10,13 @@ from datetime import date
 from typing import Any
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from marketplace.api.acting import acting_organization
 from marketplace.api.blueprint import api_user, bp
 from marketplace.api.openapi import operation
 from marketplace.api.problems import Problem, validation_problem
 from marketplace.api.schemas import Text
-from marketplace.core.permissions import can_edit_listing, is_coordinator_for
+from marketplace.core.permissions import can_edit_listing
 from marketplace.extensions import db
 from marketplace.geo.models import Region
 from marketplace.listings.models import Listing, Side
@@ -143,14 +142,13 @@ class FeedSchema(Schema):
 
 def _own_listing_or_404(listing_id: int) -> Listing:
     """A listing whose matches the caller may see: its organization's members, its region's coordinators, admins."""
-    user = api_user()
     listing = db.session.get(Listing, listing_id)
-    if listing is None or not (can_edit_listing(user, listing) or is_coordinator_for(user, listing.region_code)):
+    if listing is None or not services.can_see_matches(api_user(), listing):
         raise Problem(404)
     return listing
 
 
-def _policy_problem(exc: services.PolicyError) -> Problem:
+def _policy_problem(exc: services.MatchInputError) -> Problem:
     return validation_problem({exc.field: [exc.message]})
 
 
@@ -190,7 +188,7 @@ def match_text(body: dict[str, Any]) -> dict[str, Any]:
     try:
         policy = services.parse_policy({"mode": body.get("mode"),
                                         "allow_excluded": True if body.get("allow_excluded") else None})
-    except services.PolicyError as exc:
+    except services.MatchInputError as exc:
         raise _policy_problem(exc) from None
     spec = services.ad_hoc_need(body["text"], region, kind=body["kind"], okpd2=body["okpd2"],
                                 okved2=body["okved2"], quantity=body.get("quantity"), unit=body.get("unit"),
@@ -211,7 +209,7 @@ def listing_matches(listing_id: int, query: dict[str, Any]) -> dict[str, Any]:
         try:
             policy = services.parse_policy({k: v for k, v in query.items() if v is not None},
                                            base=services.policy_for(listing))
-        except services.PolicyError as exc:
+        except services.MatchInputError as exc:
             raise _policy_problem(exc) from None
         ranked = services.ranked_matches(listing, policy)
         items = [_item(m, m.offer) for m in ranked.matches]
@@ -219,9 +217,7 @@ def listing_matches(listing_id: int, query: dict[str, Any]) -> dict[str, Any]:
                 "active_tier": ranked.active_tier.label if ranked.active_tier is not None else None,
                 "chain_suggested": ranked.chain_suggested, "hidden_lower_tiers": ranked.hidden_lower,
                 "computed_at": run.computed_at.isoformat() if run else None, "matches": items}
-    rows = db.session.scalars(select(Match).where(Match.offer_id == listing.id, Match.acceptable.is_(True))
-                              .order_by(Match.score.desc())).all()
-    items = [_item(m, m.need) for m in rows if services.need_visible_to(m.need, listing.organization_id)]
+    items = [_item(m, m.need) for m in services.needs_for_offer(listing)]
     return {"listing_id": listing.id, "side": "offer", "policy": "strict", "active_tier": None,
             "chain_suggested": False, "hidden_lower_tiers": 0,
             "computed_at": run.computed_at.isoformat() if run else None, "matches": items}
@@ -266,7 +262,7 @@ def put_match_policy(listing_id: int, body: dict[str, Any]) -> dict[str, Any]:
         raise validation_problem({"listing_id": ["политика задаётся только для потребности"]})
     try:
         policy = services.set_need_policy(listing, {k: v for k, v in body.items() if v is not None})
-    except services.PolicyError as exc:
+    except services.MatchInputError as exc:
         raise _policy_problem(exc) from None
     db.session.commit()
     from marketplace.listings.services import index_after_commit
@@ -281,15 +277,12 @@ def put_match_policy(listing_id: int, body: dict[str, Any]) -> dict[str, Any]:
            response=MatchItemSchema, auth="required", errors=(404,))
 def patch_match(match_id: int, body: dict[str, Any]) -> dict[str, Any]:
     row = db.session.get(Match, match_id)
-    user = api_user()
-    if row is None or not (can_edit_listing(user, row.need) or
-                           (can_edit_listing(user, row.offer) and services.need_visible_to(
-                               row.need, row.offer.organization_id))):
+    side = services.match_side(api_user(), row) if row is not None else None
+    if side is None:
         raise Problem(404)
     services.set_match_status(row, body["status"])
     db.session.commit()
-    other = row.offer if can_edit_listing(user, row.need) else row.need
-    return _item(row, other)
+    return _item(row, row.offer if side == "need" else row.need)
 
 
 @bp.get("/matches/feed")
