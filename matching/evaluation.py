@@ -59,10 +59,17 @@ class Report:
     recall_at_10: float
     mrr_at_10: float
     ndcg_at_10: float
+    # Hierarchical reading (classification only): a code inside the labelled one counts too, so a leaf
+    # "25.62.20.110" is a hit for a text labelled "25.62.20". ``None`` where it does not apply.
+    within_at_1: float | None = None
+    within_at_10: float | None = None
 
     def line(self) -> str:
-        return (f"{self.method:<12} n={self.n:<5} R@1={self.recall_at_1:.3f} R@10={self.recall_at_10:.3f} "
-                f"MRR@10={self.mrr_at_10:.3f} nDCG@10={self.ndcg_at_10:.3f}")
+        out = (f"{self.method:<12} n={self.n:<5} R@1={self.recall_at_1:.3f} R@10={self.recall_at_10:.3f} "
+               f"MRR@10={self.mrr_at_10:.3f} nDCG@10={self.ndcg_at_10:.3f}")
+        if self.within_at_1 is not None:
+            out += f" within: R@1={self.within_at_1:.3f} R@10={self.within_at_10:.3f}"
+        return out
 
 
 def load_examples(jsonl_path: str | Path) -> list[Example]:
@@ -71,9 +78,33 @@ def load_examples(jsonl_path: str | Path) -> list[Example]:
         return [Example(row["text"], row["code"]) for row in map(json.loads, filter(str.strip, fh))]
 
 
-def report(method: str, ranked: Sequence[Sequence[str]], gold: Sequence[str]) -> Report:
+def report(method: str, ranked: Sequence[Sequence[str]], gold: Sequence[str],
+           ancestors: Callable[[str], Collection[str]] | None = None) -> Report:
+    """The metrics of one method; with ``ancestors`` (code → itself and every code above it) also the
+    hierarchical recall, where a code inside the labelled one counts as a hit."""
+    within: dict[str, float] = {}
+    if ancestors is not None:
+        lifted = [[g if g in ancestors(c) else c for c in r] for r, g in zip(ranked, gold, strict=True)]
+        within = {"within_at_1": recall_at_k(lifted, gold, 1), "within_at_10": recall_at_k(lifted, gold, 10)}
     return Report(method, len(gold), recall_at_k(ranked, gold, 1), recall_at_k(ranked, gold, 10),
-                  mrr_at_k(ranked, gold, 10), ndcg_at_k(ranked, gold, 10))
+                  mrr_at_k(ranked, gold, 10), ndcg_at_k(ranked, gold, 10), **within)
+
+
+def ancestry(codes: Sequence[str], parents: Sequence[int]) -> Callable[[str], frozenset[str]]:
+    """``code → {code, its parent, …, the top}`` over a classifier's codes and parent indices (-1 at the top);
+    an unknown code is only itself."""
+    index = {c: i for i, c in enumerate(codes)}
+    cache: dict[str, frozenset[str]] = {}
+
+    def ancestors(code: str) -> frozenset[str]:
+        if code not in cache:
+            chain, i = [code], index.get(code, -1)
+            while i >= 0 and parents[i] >= 0:
+                i = int(parents[i])
+                chain.append(codes[i])
+            cache[code] = frozenset(chain)
+        return cache[code]
+    return ancestors
 
 
 def _cosine_ranker(codes: Sequence[str], doc_vectors: np.ndarray,
@@ -96,25 +127,31 @@ def evaluate_classifier(classifier, examples: Iterable[Example], *, encoder=None
     ``lexical``: TF-IDF over stems of the code names alone, cosine. ``vector``: ``encoder`` (any
     :class:`~matching.encoders.Encoder`; default a :class:`~matching.encoders.BuiltinEncoder` fitted on the names)
     over the names, cosine. Prints one line per method when ``echo``.
+
+    Every report carries two readings: exact (the labelled code itself, the target's) and hierarchical
+    (``within_at_*``: a more precise code inside the labelled one counts too, as a leaf "25.62.20.110" for a text
+    labelled "25.62.20").
     """
     examples = list(examples)
     texts = [e.text for e in examples]
     gold = [e.code for e in examples]
-    reports = [report("classifier", [[s.code for s in p] for p in classifier.predict_many(texts, 10)], gold)]
+    codes = [str(c) for c in classifier.codes_]
+    ancestors = ancestry(codes, classifier.parent_)
+    reports = [report("classifier", [[s.code for s in p] for p in classifier.predict_many(texts, 10)], gold,
+                      ancestors)]
     if baselines:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         from matching.encoders import BuiltinEncoder
         from matching.text import stems
 
-        codes = [str(c) for c in classifier.codes_]
         names = [str(n) for n in classifier.names_]
         tfidf = TfidfVectorizer(analyzer=stems, sublinear_tf=True).fit(names)
         lexical = _cosine_ranker(codes, tfidf.transform(names), lambda t: tfidf.transform(t))
-        reports.append(report("lexical", lexical(texts), gold))
+        reports.append(report("lexical", lexical(texts), gold, ancestors))
         encoder = encoder or BuiltinEncoder().fit(names)
         vector = _cosine_ranker(codes, encoder.encode_passages(names), encoder.encode_queries)
-        reports.append(report("vector", vector(texts), gold))
+        reports.append(report("vector", vector(texts), gold, ancestors))
     if echo:
         for r in reports:
             print(r.line())

@@ -324,12 +324,23 @@ def _examples(file: Path, loader):
 def _print_reports(reports, as_json: bool, *, extra: dict[str, Any]) -> None:
     rows = [{"method": r.method, "recall@1": round(r.recall_at_1, 4), "recall@10": round(r.recall_at_10, 4),
              "mrr@10": round(r.mrr_at_10, 4), "ndcg@10": round(r.ndcg_at_10, 4)} for r in reports]
+    within = all(r.within_at_1 is not None for r in reports)
+    if within:  # classification: the hierarchical reading beside the exact one
+        for row, r in zip(rows, reports, strict=True):
+            row["within_code_recall@1"] = round(r.within_at_1, 4)
+            row["within_code_recall@10"] = round(r.within_at_10, 4)
     if as_json:
         click.echo(_dump({"reports": rows, **extra}))
         return
-    click.echo(f"{'метод':32s} {'R@1':>7s} {'R@10':>7s} {'MRR@10':>7s} {'nDCG@10':>8s}")
+    head = f"{'метод':32s} {'R@1':>7s} {'R@10':>7s} {'MRR@10':>7s} {'nDCG@10':>8s}"
+    click.echo(head + (f" {'R@1⊂':>7s} {'R@10⊂':>7s}" if within else ""))
     for r in rows:
-        click.echo(f"{r['method']:32s} {r['recall@1']:7.3f} {r['recall@10']:7.3f} {r['mrr@10']:7.3f} "
-                   f"{r['ndcg@10']:8.3f}")
+        line = (f"{r['method']:32s} {r['recall@1']:7.3f} {r['recall@10']:7.3f} {r['mrr@10']:7.3f} "
+                f"{r['ndcg@10']:8.3f}")
+        if within:
+            line += f" {r['within_code_recall@1']:7.3f} {r['within_code_recall@10']:7.3f}"
+        click.echo(line)
+    if within:
+        click.echo("⊂: засчитан и более точный код внутри размеченного (25.62.20.110 для 25.62.20)")
     for key, value in extra.items():
         click.echo(f"{key}: {value}")

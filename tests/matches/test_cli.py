@@ -105,3 +105,20 @@ def test_eval_match_prints_metrics_baselines_and_tier_violations(app, runner, tm
     methods = {r["method"]: r for r in out["reports"]}
     assert len(methods) == 3 and all(0 <= r["recall@10"] <= 1 for r in methods.values())
     assert methods["engine (hybrid+codes+distance)"]["recall@10"] >= 0.75
+
+
+def test_eval_classify_prints_exact_and_hierarchical_recall_next_to_baselines(app, runner, tmp_path):
+    path = tmp_path / "labelled.jsonl"
+    rows = [{"text": "услуги по токарной обработке металлических деталей", "code": "25.62.10"},
+            {"text": "хлеб пшеничный", "code": "10.71"}, {"text": "доски обрезные хвойные", "code": "16.10.10"}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    result = runner.invoke(eval_group, ["classify", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["examples"] == 3 and [r["method"] for r in out["reports"]] == ["classifier", "lexical", "vector"]
+    for r in out["reports"]:
+        assert r["within_code_recall@1"] >= r["recall@1"] and r["within_code_recall@10"] >= r["recall@10"]
+    # "10.71" is a class: only the hierarchical reading can credit a subcategory of bread
+    assert out["reports"][0]["within_code_recall@10"] > out["reports"][0]["recall@10"]
+    table = runner.invoke(eval_group, ["classify", str(path)]).output
+    assert "R@1⊂" in table and "classifier" in table
