@@ -30,14 +30,22 @@ def worker_command(queues: str, burst: bool) -> None:
         connection.close()
 
 
-@click.command("scheduler", help="Запустить планировщик периодических заданий (нужен REDIS_URL).")
+@click.command("scheduler", help="Запустить планировщик периодических заданий (с Redis — через RQ, без него — "
+                                   "в этом процессе).")
 @with_appcontext
 def scheduler_command() -> None:
     from workers.queue import redis_connection
-    from workers.schedule import build_scheduler
+    from workers.schedule import InlineScheduler, build_scheduler
 
     if not current_app.config.get("REDIS_URL"):
-        raise click.UsageError("REDIS_URL не задан: планировщик работает только с Redis")
+        scheduler = InlineScheduler(current_app._get_current_object())
+        click.echo(f"REDIS_URL не задан: {len(scheduler.jobs)} периодических заданий выполняются в этом процессе "
+                   "(Ctrl+C — остановить).", err=True)
+        try:
+            scheduler.run_forever()
+        except KeyboardInterrupt:
+            scheduler.stop()
+        return
     connection = redis_connection()
     try:
         build_scheduler(connection).start()

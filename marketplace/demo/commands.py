@@ -47,12 +47,24 @@ def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: 
     _match_needs(progress_bar)
     if no_serve:
         return
+    app = current_app._get_current_object()
+    scheduler = None
+    if not app.config.get("REDIS_URL"):  # with Redis, ``cosmos scheduler`` runs them through RQ
+        from workers.schedule import InlineScheduler
+
+        scheduler = InlineScheduler(app)
+        scheduler.start()
+        click.echo(f"Периодические задания ({len(scheduler.jobs)}: снятие истёкших, сверка индекса, подбор…) "
+                   "выполняются в этом процессе.", err=True)
     click.echo(f"Космос: http://{host}:{port}/", err=True)
     # Not app.run(): Flask ignores it inside a ``flask``/``cosmos`` CLI command (FLASK_RUN_FROM_CLI).
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, current_app._get_current_object(), use_reloader=False, use_debugger=False,
-               threaded=True)
+    try:
+        run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
 
 
 def _match_needs(progress_bar) -> None:

@@ -43,6 +43,7 @@ def test_demo_command_seeds_and_serves_the_organizations_by_region(app, db, runn
         result = runner.invoke(args=["demo", "--organizations", "12", "--port", "5123"])
         assert result.exit_code == 0, result.output
         assert "Демо-пользователь" in result.output
+        assert "Периодические задания" in result.output  # no Redis: they run beside the site
         assert services.check().consistent  # the demo's listings were indexed
     finally:
         services.close_search(keep_encoder=True)

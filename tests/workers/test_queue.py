@@ -140,7 +140,18 @@ def test_cosmos_worker_runs_what_was_queued(app, db, runner, redis_url):
         connection.close()
 
 
-def test_worker_and_scheduler_need_redis(app, runner):
-    for command in (["worker", "--burst"], ["scheduler"]):
-        result = runner.invoke(args=command)
-        assert result.exit_code == 2 and "REDIS_URL" in result.output, command
+def test_worker_needs_redis_and_the_scheduler_runs_inline_without_it(app, runner, monkeypatch):
+    result = runner.invoke(args=["worker", "--burst"])
+    assert result.exit_code == 2 and "REDIS_URL" in result.output
+
+    from workers.schedule import InlineScheduler
+
+    ran: list[int] = []
+
+    def once_then_interrupted(self):
+        ran.append(len(self.jobs))
+        raise KeyboardInterrupt  # what Ctrl+C does to the foreground loop
+    monkeypatch.setattr(InlineScheduler, "run_forever", once_then_interrupted)
+    result = runner.invoke(args=["scheduler"])
+    assert result.exit_code == 0, result.output
+    assert "в этом процессе" in result.output and ran and ran[0] >= 8
