@@ -15,7 +15,7 @@ still count. The part is relative to each text because models differ in how thei
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,8 @@ DEFAULT_OTHER_PENALTY = 0.3
 SERVICE_STEMS = frozenset({"услуг", "работ"})
 # ОКПД2 mixes products and services, so a service request should not land on a product; ОКВЭД2 names activities.
 DEFAULT_SERVICE_PENALTY: Mapping[str, float] = {"okpd2": 0.3}
+# Names encoded per call when fitting with an encoder (a step of the progress shown).
+ENCODE_BATCH = 512
 # Bumped when the fitted attributes change, so that a cached model of an older layout is refitted, not misused.
 FORMAT_VERSION = 3
 
@@ -111,10 +113,11 @@ class CodeClassifier:
 
     # -- fitting -------------------------------------------------------------------------------------------
     def fit(self, entries: Iterable[CodeEntry], related: Mapping[str, Sequence[str]] | None = None, *,
-            encoder=None) -> CodeClassifier:
+            encoder=None, progress: Callable[[Iterable, str, int], Iterable] | None = None) -> CodeClassifier:
         """Learn from the classifier entries; ``related`` adds texts to a code's group document (e.g. the ОКВЭД2
         names of the activity with the same code as an ОКПД2 subclass); ``encoder`` (any
-        :class:`~matching.encoders.Encoder`) adds the semantic part, its vectors of the names kept in the model."""
+        :class:`~matching.encoders.Encoder`) adds the semantic part, its vectors of the names kept in the model.
+        ``progress(iterable, label, length)`` wraps the encoding of the names (minutes for a model on a CPU)."""
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         entries = list(entries)
@@ -172,7 +175,12 @@ class CodeClassifier:
         self.service_penalty_ = float(DEFAULT_SERVICE_PENALTY.get(self.scheme, 0.0) if self.service_penalty is None
                                       else self.service_penalty)
         if encoder is not None:
-            self.name_vectors_ = np.ascontiguousarray(encoder.encode_passages(names), dtype=np.float32)
+            step = ENCODE_BATCH
+            starts = range(0, len(names), step)
+            track = progress or (lambda items, label, length: items)
+            self.name_vectors_ = np.ascontiguousarray(np.concatenate(
+                [encoder.encode_passages(names[i:i + step]) for i in track(starts, "Кодирование названий", len(starts))]
+                or [np.zeros((0, encoder.dim), dtype=np.float32)]), dtype=np.float32)
             self.encoder_identity_ = encoder_identity(encoder)
             self.encoder = encoder
         else:

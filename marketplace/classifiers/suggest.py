@@ -24,8 +24,9 @@ def classifier_path(scheme: str) -> Path:
     return Path(current_app.instance_path) / f"classifier-{scheme}"
 
 
-def get_classifier(scheme: str = "okpd2"):
-    """The fitted classifier for ``scheme``, cached in ``app.extensions``."""
+def get_classifier(scheme: str = "okpd2", progress=None):
+    """The fitted classifier for ``scheme``, cached in ``app.extensions``; ``progress(iterable, label, length)``
+    shows the encoding of the names when a fit with the platform's model is needed (the CLI's progress bar)."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
     key = f"cosmos.classifier.{scheme}"
@@ -33,11 +34,11 @@ def get_classifier(scheme: str = "okpd2"):
     if key not in ext:
         with _lock:
             if key not in ext:
-                ext[key] = _open(scheme)
+                ext[key] = _open(scheme, progress)
     return ext[key]
 
 
-def _open(scheme: str):
+def _open(scheme: str, progress=None):
     from matching.classify import CodeClassifier, encoder_identity, load_code_entries
 
     path = classifier_path(scheme)
@@ -55,7 +56,8 @@ def _open(scheme: str):
     if encoder is not None:
         log.info("fitting the %s classifier with %s: the names are encoded once, which takes minutes on a CPU",
                  scheme, encoder.identity)
-    classifier = CodeClassifier(scheme=scheme).fit(load_code_entries(DATA_DIR / f"{scheme}.csv"), encoder=encoder)
+    classifier = CodeClassifier(scheme=scheme).fit(load_code_entries(DATA_DIR / f"{scheme}.csv"), encoder=encoder,
+                                                   progress=progress)
     try:
         classifier.save(path)
     except OSError:

