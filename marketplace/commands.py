@@ -34,6 +34,11 @@ def refdata_load(as_json: bool) -> None:
 
     report = load_reference_data(progress=None if as_json else lambda m: click.echo(f"… {m}", err=True))
     db.session.commit()
+    from marketplace.classifiers.suggest import prepare_classifiers
+
+    if not as_json:
+        click.echo("… классификаторы кодов для подсказок", err=True)
+    prepare_classifiers(progress_bar)  # fitted now, not at the first request (a new edition refits here)
     if as_json:
         click.echo(json.dumps({"inserted": report.inserted, "updated": report.updated, "total": report.total},
                               ensure_ascii=False))

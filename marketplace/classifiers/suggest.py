@@ -1,13 +1,17 @@
 """Suggested ОКПД2/ОКВЭД2 codes for a text: the engine's classifier, fitted on the shipped classifiers.
 
-The fitted classifier is kept under ``instance/`` and loaded once per process; it is refitted when the
-file is missing, was written by an incompatible version, or was fitted with another encoder. When the platform
+The fitted classifier is kept under ``instance/`` and loaded once per process (again when another process
+replaced the file); it is refitted when the file is missing, was written by an incompatible version, was fitted
+on another edition of the classifier's CSV (a digest of the file is kept with it) or with another encoder.
+``cosmos refdata load`` prepares both, so that no request waits for a fit. When the platform
 has a sentence-transformers model (``EMBEDDING_MODEL``), the classifier uses it for its semantic part (see
 :mod:`matching.classify`); the built-in encoder is not used for it (it adds nothing the lexical part lacks).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -31,11 +35,35 @@ def get_classifier(scheme: str = "okpd2", progress=None):
         raise ValueError(f"unknown scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
     key = f"cosmos.classifier.{scheme}"
     ext = current_app.extensions
+    if key in ext and ext.get(f"{key}.file") != _file_stamp(scheme):
+        with _lock:  # another process refitted it (a new edition, another model): load that one
+            ext.pop(key, None)
     if key not in ext:
         with _lock:
             if key not in ext:
                 ext[key] = _open(scheme, progress)
+                ext[f"{key}.file"] = _file_stamp(scheme)
     return ext[key]
+
+
+def prepare_classifiers(progress=None) -> list[str]:
+    """Load or fit every scheme's classifier now (deploy time), so that the first request does not wait."""
+    for scheme in SCHEMES:
+        get_classifier(scheme, progress)
+    return list(SCHEMES)
+
+
+def _file_stamp(scheme: str) -> tuple[int, int] | None:
+    try:
+        stat = classifier_path(scheme).stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def source_digest(scheme: str) -> str:
+    """SHA-256 of the classifier's CSV: a new edition of ОКПД2/ОКВЭД2 makes the saved classifier stale."""
+    return hashlib.sha256((DATA_DIR / f"{scheme}.csv").read_bytes()).hexdigest()
 
 
 def _open(scheme: str, progress=None):
@@ -43,23 +71,32 @@ def _open(scheme: str, progress=None):
 
     path = classifier_path(scheme)
     encoder = semantic_encoder()
+    digest = source_digest(scheme)
     if path.exists():
         try:
             loaded = CodeClassifier.load(path)
         except Exception:
             log.warning("could not load the %s classifier from %s; refitting", scheme, path, exc_info=True)
         else:
-            if loaded.encoder_identity_ == encoder_identity(encoder):
+            same_source = getattr(loaded, "source_digest_", None) == digest
+            if same_source and loaded.encoder_identity_ == encoder_identity(encoder):
                 return loaded.attach_encoder(encoder)
-            log.info("the %s classifier at %s was fitted with %s, the platform has %s; refitting", scheme, path,
-                     loaded.encoder_identity_ or "no encoder", encoder_identity(encoder) or "none")
+            if not same_source:
+                log.info("the %s classifier at %s was fitted on another edition of %s.csv; refitting", scheme, path,
+                         scheme)
+            else:
+                log.info("the %s classifier at %s was fitted with %s, the platform has %s; refitting", scheme, path,
+                         loaded.encoder_identity_ or "no encoder", encoder_identity(encoder) or "none")
     if encoder is not None:
         log.info("fitting the %s classifier with %s: the names are encoded once, which takes minutes on a CPU",
                  scheme, encoder.identity)
     classifier = CodeClassifier(scheme=scheme).fit(load_code_entries(DATA_DIR / f"{scheme}.csv"), encoder=encoder,
                                                    progress=progress)
-    try:
-        classifier.save(path)
+    classifier.source_digest_ = digest
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.new")
+    try:  # written aside and swapped, so that another process never loads half a file
+        classifier.save(tmp)
+        os.replace(tmp, path)
     except OSError:
         log.warning("could not save the %s classifier to %s", scheme, path, exc_info=True)
     return classifier

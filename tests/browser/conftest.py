@@ -69,8 +69,31 @@ def chromium() -> str:
     return CHROMIUM
 
 
+@pytest.fixture(scope="session")
+def prepared_classifiers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The code classifiers fitted once for every live server, as ``cosmos refdata load`` prepares them at deploy
+    time (a fit takes seconds: a request must not wait for it)."""
+    from marketplace import create_app
+    from marketplace.classifiers.suggest import prepare_classifiers
+
+    instance = tmp_path_factory.mktemp("classifiers")
+    previous_instance = os.environ.get("COSMOS_INSTANCE_PATH")
+    os.environ["COSMOS_INSTANCE_PATH"] = str(instance)
+    try:
+        app = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                          "SQLALCHEMY_ENGINE_OPTIONS": {}, "REDIS_URL": None})
+    finally:
+        if previous_instance is None:
+            os.environ.pop("COSMOS_INSTANCE_PATH", None)
+        else:
+            os.environ["COSMOS_INSTANCE_PATH"] = previous_instance
+    with app.app_context():
+        prepare_classifiers()
+    return instance
+
+
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(tmp_path_factory: pytest.TempPathFactory, prepared_classifiers: Path) -> Iterator[LiveServer]:
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
@@ -80,6 +103,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     from workers import queue
 
     instance = tmp_path_factory.mktemp("browser-instance")
+    for fitted in prepared_classifiers.glob("classifier-*"):
+        shutil.copy(fitted, instance / fitted.name)
     previous_instance = os.environ.get("COSMOS_INSTANCE_PATH")
     os.environ["COSMOS_INSTANCE_PATH"] = str(instance)
     app = create_app({"TESTING": False, "SECRET_KEY": "browser-test-secret",

@@ -84,3 +84,38 @@ def test_the_cli_shows_the_encoding_of_the_names_as_it_fits(app, small_platform,
     assert result.exit_code == 0, result.output
     assert "Кодирование названий" in result.stderr
     assert json.loads(result.stdout)["codes"]
+
+
+def test_a_new_edition_of_the_codes_refits_and_other_processes_load_the_new_file(app, small_platform, tmp_path):
+    from marketplace.classifiers import suggest
+
+    with app.app_context():
+        first = small_platform("builtin")
+        assert first.source_digest_ == suggest.source_digest("okpd2")
+        assert suggest.get_classifier("okpd2") is first  # cached while the file stays the same
+        with open(tmp_path / "data" / "okpd2.csv", "a", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerow(["31.09.11", "Sofas and couches", "31", "C"])  # a new edition
+        app.extensions.pop("cosmos.classifier.okpd2")  # a process started after the release
+        second = suggest.get_classifier("okpd2")
+        assert second.name_of("31.09.11") == "Sofas and couches"
+        assert second.source_digest_ != first.source_digest_
+        # a process that had the old one in memory sees the replaced file and loads it
+        app.extensions["cosmos.classifier.okpd2"] = first
+        app.extensions["cosmos.classifier.okpd2.file"] = (0, 0)
+        assert suggest.get_classifier("okpd2").name_of("31.09.11") == "Sofas and couches"
+
+
+def test_refdata_load_prepares_the_classifiers(app, runner, monkeypatch):
+    from marketplace.classifiers import suggest
+
+    prepared: list[str] = []
+    real = suggest.get_classifier
+
+    def recording(scheme="okpd2", progress=None):
+        prepared.append(scheme)
+        return real(scheme, progress)
+    monkeypatch.setattr(suggest, "get_classifier", recording)
+    result = runner.invoke(args=["refdata", "load", "--json"])
+    assert result.exit_code == 0, result.output
+    assert prepared == ["okpd2", "okved2"]
+    assert all(suggest.classifier_path(s).exists() for s in prepared)
