@@ -175,12 +175,11 @@ class CodeClassifier:
         self.service_penalty_ = float(DEFAULT_SERVICE_PENALTY.get(self.scheme, 0.0) if self.service_penalty is None
                                       else self.service_penalty)
         if encoder is not None:
-            step = ENCODE_BATCH
-            starts = range(0, len(names), step)
+            starts = range(0, len(names), ENCODE_BATCH)
             track = progress or (lambda items, label, length: items)
-            self.name_vectors_ = np.ascontiguousarray(np.concatenate(
-                [encoder.encode_passages(names[i:i + step]) for i in track(starts, "Кодирование названий", len(starts))]
-                or [np.zeros((0, encoder.dim), dtype=np.float32)]), dtype=np.float32)
+            chunks = [encoder.encode_passages(names[i:i + ENCODE_BATCH])
+                      for i in track(starts, "Кодирование названий", len(starts))]
+            self.name_vectors_ = np.ascontiguousarray(np.vstack(chunks), dtype=np.float32)
             self.encoder_identity_ = encoder_identity(encoder)
             self.encoder = encoder
         else:
@@ -235,7 +234,7 @@ class CodeClassifier:
         own = (q @ self.name_matrix_).toarray()
         group = (q @ self.group_matrix_).toarray()
         scores = own
-        if getattr(self, "name_vectors_", None) is not None:
+        if self.name_vectors_ is not None:
             scores += self._semantic(texts)
         discount = np.float32(self.subtree_discount)
         for child, parents, starts in self.levels_:

@@ -33,6 +33,11 @@ class ProcurementTier(IntEnum):
         return _TIER_TITLES_RU[self]
 
     @classmethod
+    def labels(cls) -> tuple[str, ...]:
+        """"local", "district", …, "excluded": in the charter's order."""
+        return tuple(t.label for t in cls)
+
+    @classmethod
     def from_label(cls, label: str) -> ProcurementTier:
         try:
             return cls[label.upper()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -63,28 +64,31 @@ def _utcnow() -> datetime:
 class InlineScheduler:
     """The periodic jobs of the embedded mode, run in this process.
 
-    ``run_due(now)`` runs every job whose time has come (each in an application context and a session of its own,
-    a failure logged, not raised, so that one broken job stops no other) and sets its next time; ``run_forever``
-    sleeps until the next one. Nothing runs at start: interval jobs first run one interval later, cron jobs at
-    their next time, as with RQ's scheduler.
+    ``run_due()`` runs every job whose time has come (each in an application context and a session of its own,
+    a failure logged, not raised, so that one broken job stops no other) and sets its next time from when it
+    ended, so a job longer than its interval does not pile up; ``run_forever`` sleeps until the next one. Nothing
+    runs at start: interval jobs first run one interval later, cron jobs at their next time, as with RQ's
+    scheduler. ``clock`` (aware UTC datetimes) is the one time it reads.
     """
 
-    def __init__(self, app, jobs: tuple[Periodic, ...] = PERIODIC_JOBS, *, now: datetime | None = None):
+    def __init__(self, app, jobs: tuple[Periodic, ...] = PERIODIC_JOBS, *,
+                 clock: Callable[[], datetime] = _utcnow):
         from workers.queue import load_jobs
 
         specs = load_jobs()
         self.app = app
+        self.clock = clock
         self.jobs = tuple(p for p in jobs if p.job in specs)
-        start = now or _utcnow()
+        start = clock()
         self.next_at = {p.job: next_run(p, start) for p in self.jobs}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_due(self, now: datetime | None = None) -> dict[str, object]:
-        """Run the jobs that are due at ``now``; their results (the exception for a failed one) by name."""
+    def run_due(self) -> dict[str, object]:
+        """Run the jobs that are due now; their results (the exception for a failed one) by name."""
         from workers.queue import execute
 
-        now = now or _utcnow()
+        now = self.clock()
         done: dict[str, object] = {}
         for periodic in self.jobs:
             if self.next_at[periodic.job] > now or self._stop.is_set():
@@ -95,11 +99,11 @@ class InlineScheduler:
             except Exception as exc:  # logged with its traceback; the next time comes as usual
                 log.exception("periodic job %s failed", periodic.job)
                 done[periodic.job] = exc
-            self.next_at[periodic.job] = next_run(periodic, max(now, _utcnow()))
+            self.next_at[periodic.job] = next_run(periodic, self.clock())
         return done
 
-    def seconds_to_next(self, now: datetime | None = None) -> float:
-        now = now or _utcnow()
+    def seconds_to_next(self) -> float:
+        now = self.clock()
         return max(0.0, min((t - now).total_seconds() for t in self.next_at.values())) if self.next_at else 60.0
 
     def run_forever(self) -> None:

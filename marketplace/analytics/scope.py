@@ -13,10 +13,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from marketplace.extensions import db
 from marketplace.geo.models import FederalDistrict, Region
+from matching.geo import ProcurementTier
 
 COUNTRY = "RU"
 # Tier labels in the charter's order; a stored match's ``tier`` is one of these.
-TIERS = ("local", "district", "national", "eaeu", "friendly", "excluded")
+TIERS = ProcurementTier.labels()
 TIER_TITLES_RU = {
     "local": "свой регион",
     "district": "свой федеральный округ",

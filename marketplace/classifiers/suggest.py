@@ -46,11 +46,10 @@ def get_classifier(scheme: str = "okpd2", progress=None):
     return ext[key]
 
 
-def prepare_classifiers(progress=None) -> list[str]:
+def prepare_classifiers(progress=None) -> None:
     """Load or fit every scheme's classifier now (deploy time), so that the first request does not wait."""
     for scheme in SCHEMES:
         get_classifier(scheme, progress)
-    return list(SCHEMES)
 
 
 def _file_stamp(scheme: str) -> tuple[int, int] | None:

@@ -28,6 +28,7 @@ from marketplace.chains.models import ChainEvent, ChainRequest, ChainRequestStat
 from marketplace.core.permissions import current_organization, is_admin
 from marketplace.extensions import db
 from matching import chains as engine
+from matching.geo import ProcurementTier
 
 TAG = "Цепочки кооперации"
 ID = "int(max=2147483647)"
@@ -77,8 +78,7 @@ class AssignmentSchema(Schema):
     organization_id = fields.Integer(required=True)
     organization = fields.String(required=True)
     region = fields.String(allow_none=True)
-    tier = fields.String(required=True, metadata={"description": "local, district, national, eaeu, friendly, "
-                                                                 "excluded"})
+    tier = fields.String(required=True, metadata={"enum": list(ProcurementTier.labels())})
     price_per_unit = rubles()
     production_cost = rubles()
     lead_time_days = fields.Float(required=True)

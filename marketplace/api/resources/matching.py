@@ -22,6 +22,7 @@ from marketplace.geo.models import Region
 from marketplace.listings.models import Listing, Side
 from marketplace.matches import services
 from marketplace.matches.models import Match
+from matching.geo import ProcurementTier
 
 TAG = "Подбор и классификация"
 ID = "int(max=2147483647)"
@@ -55,8 +56,7 @@ class MatchItemSchema(Schema):
     organization_id = fields.Integer()
     region = fields.String(allow_none=True)
     country = fields.String(allow_none=True)
-    tier = fields.String(required=True, metadata={"enum": ["local", "district", "national", "eaeu", "friendly",
-                                                           "excluded"]})
+    tier = fields.String(required=True, metadata={"enum": list(ProcurementTier.labels())})
     score = fields.Float(required=True)
     explanation = fields.Dict(required=True, metadata={
         "description": "tier, tier_title, distance_km, score, signals [{name, value, weight}], "
