@@ -22,12 +22,13 @@ from marketplace.listings.models import (
 )
 from marketplace.matches.models import Match, MatchRun, MatchStatus
 from marketplace.notifications.models import Notification
+from marketplace.operations.models import ListingOperation, Material, Operation, ReferenceVersion
 from marketplace.organizations.models import Organization, OrganizationKind
 from marketplace.tenders.models import Tender, TenderStatus, TenderVisibility
 
 __all__ = [
     "AnalyticsSnapshot", "ChainEvent", "ChainRequest", "ChainRequestStatus", "ChainStatus", "CooperationChain",
-    "KpiTarget", "Match", "MatchRun", "MatchStatus", "Notification",
+    "KpiTarget", "ListingOperation", "Match", "Material", "Operation", "ReferenceVersion", "MatchRun", "MatchStatus", "Notification",
     "AuditLog", "Capability", "ClassifierCode", "Country", "EquipmentRental", "FederalDistrict", "LISTING_CLASSES",
     "Listing", "ListingCode", "ListingKind", "ListingStatus", "Membership", "MembershipRole", "MissingOperation",
     "Organization", "OrganizationKind", "OutboxEvent", "Product", "PurchaseRequest", "Region", "Scheme", "Side",

@@ -23,6 +23,7 @@ from marketplace.organizations.models import Organization, str_enum
 
 if TYPE_CHECKING:
     from marketplace.geo.models import Region, Town
+    from marketplace.operations.models import ListingOperation
     from marketplace.tenders.models import Tender
 
 Quantity = Numeric(18, 3)
@@ -98,6 +99,8 @@ class Listing(TimestampMixin, db.Model):
     ends_on: Mapped[date | None] = mapped_column(Date)  # valid until / delivery deadline
     certifications: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    # Engineering parameters (keys of matching.parameters.PARAMETERS): what an offer can do, what a need's job is.
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     organization: Mapped[Organization] = relationship()
@@ -105,6 +108,8 @@ class Listing(TimestampMixin, db.Model):
     town: Mapped[Town | None] = relationship()
     codes: Mapped[list[ListingCode]] = relationship(back_populates="listing", cascade="all, delete-orphan",
                                                     order_by="ListingCode.position")
+    operation_links: Mapped[list[ListingOperation]] = relationship(
+        back_populates="listing", cascade="all, delete-orphan", order_by="ListingOperation.position")
 
     __mapper_args__ = {"polymorphic_on": "kind"}
     __table_args__ = (
@@ -114,6 +119,11 @@ class Listing(TimestampMixin, db.Model):
 
     def codes_of(self, scheme: str) -> list[str]:
         return [c.code for c in self.codes if c.scheme == scheme]
+
+    @property
+    def operation_ids(self) -> list[str]:
+        """Catalogue operations the listing performs or asks for, the main one first."""
+        return [link.operation_id for link in self.operation_links]
 
     @property
     def okpd2_codes(self) -> list[str]:

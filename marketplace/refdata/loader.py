@@ -63,7 +63,8 @@ def _float(value: str) -> float | None:
 
 
 def load_reference_data(data_dir: Path = DATA_DIR, progress: Callable[[str], None] | None = None) -> LoadReport:
-    """Load countries, federal districts, regions, towns, ОКПД2 and ОКВЭД2; the caller commits."""
+    """Load countries, federal districts, regions, towns, ОКПД2, ОКВЭД2, the operations catalogue and the materials
+    list; the caller commits."""
     report = LoadReport()
     say = progress or (lambda _msg: None)
 
@@ -98,9 +99,22 @@ def load_reference_data(data_dir: Path = DATA_DIR, progress: Callable[[str], Non
                  "section": r["section"], "level": code_level(r["code"])} for r in _rows(filename, data_dir)]
         rows.sort(key=lambda row: row["level"])  # parents before children for the self-referencing key
         _upsert_scheme(scheme, rows, report)
+    say("операции и материалы")
+    from marketplace.operations.catalogue import MATERIALS_FILE, OPERATIONS_DIR
+    from marketplace.operations.loader import load_operations
+    from matching.operations import OperationCatalogue
+
+    load_operations(OperationCatalogue.load(data_dir / OPERATIONS_DIR.name, data_dir / MATERIALS_FILE.name)
+                    if data_dir != DATA_DIR else _shipped_catalogue(), report)
     db.session.flush()
     log.info("reference data loaded: inserted %s, updated %s", report.inserted, report.updated)
     return report
+
+
+def _shipped_catalogue():
+    from marketplace.operations.catalogue import get_catalogue
+
+    return get_catalogue()
 
 
 def _upsert_scheme(scheme: str, rows: list[dict[str, Any]], report: LoadReport) -> None:

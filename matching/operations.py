@@ -1,0 +1,389 @@
+"""The catalogue of production operations and industrial services: hierarchy, recognition in Russian text.
+
+Plain Python over plain data: the catalogue is built from the reference YAML shipped with the product
+(``marketplace/refdata/data/operations/*.yaml``, see its SOURCES.md) or from nodes given directly (tests). An
+operation is what a shop does (hot-dip galvanizing, CNC turning, SMD assembly), finer than any ОКВЭД2/ОКПД2 code: two
+operations under the same code (hot-dip zinc and powder coating are both ОКВЭД2 25.61) are different operations.
+
+Recognition reads a Russian text (a capability, a missing-operation need, a chain stage, a tender lot, a search
+query) and names the operations in it with a confidence. Every name and synonym of an operation is a *phrase*; a
+phrase is found when each of its content words occurs in the text in some form (Snowball stems; a shared stem prefix
+for derived forms: «фрезерн…» / «фрезеровк…»), close together. When an operation and its ancestor are both found, the
+more specific one is kept; ``exclude`` phrases veto an operation («порошковая металлургия» is not powder coating).
+Parameters (materials, sizes, tolerance…) live in :mod:`matching.parameters`.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from matching.parameters import PARAMETERS, MaterialCatalogue
+from matching.text import STOP_WORDS, stem, tokenize
+
+# Words that say nothing about which operation is meant: they may be part of a phrase but never decide it.
+_FILLER_WORDS = ("работы работ услуги услуга обработка изготовление производство выполнение выполняем деталей детали "
+                 "изделий изделия по на из под для с")
+FILLER = frozenset(stem(w) for w in _FILLER_WORDS.split())
+# Nouns of machines and tools: «токарные станки», «сварочный полуавтомат» name equipment (a product), not the work.
+_EQUIPMENT_WORDS = ("станок станки станков станка станкам станочный оборудование инструмент инструмента полуавтомат "
+                    "полуавтоматы аппарат аппараты установка установки машина машины агрегат электроды проволока")
+EQUIPMENT_NOUNS = frozenset(stem(w) for w in _EQUIPMENT_WORDS.split())
+_ABBR_RE = re.compile(r"(?<![0-9A-Za-zА-Яа-яЁё])([A-ZА-ЯЁ][A-ZА-ЯЁ0-9/\-]{0,9})(?![0-9A-Za-zА-Яа-яЁё])")
+
+
+def _key(word: str) -> str:
+    return stem(word)
+
+
+def same_word(a: str, b: str) -> bool:
+    """Two stems name the same word, allowing derived forms: equal, or one a prefix (≥ 4 letters) of the other, or
+    a shared prefix of ≥ 5 letters covering ¾ of the shorter («фрезерн» ~ «фрезеровк», «токарн» ~ «токарк»)."""
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) >= 4 and long_.startswith(short):
+        return True
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= 5 and common >= 0.75 * len(short)
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str
+    name: str
+    parent_id: str | None = None
+    synonyms: tuple[str, ...] = ()
+    abbreviations: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    okved2: tuple[str, ...] = ()
+    okpd2: tuple[str, ...] = ()
+    equipment: tuple[str, ...] = ()
+    parameters: tuple[str, ...] = ()
+    generic: bool = False
+    depth: int = 0
+    family: str = ""
+    position: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "parent_id": self.parent_id, "synonyms": list(self.synonyms),
+                "abbreviations": list(self.abbreviations), "okved2": list(self.okved2), "okpd2": list(self.okpd2),
+                "equipment": list(self.equipment), "parameters": list(self.parameters), "generic": self.generic,
+                "depth": self.depth, "family": self.family}
+
+
+@dataclass(frozen=True)
+class Recognized:
+    """An operation named in a text: how sure (0..1) and by which words."""
+
+    operation_id: str
+    name: str
+    confidence: float
+    matched: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.operation_id, "name": self.name, "confidence": round(self.confidence, 3),
+                "matched": self.matched}
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    operation_id: str
+    keys: tuple[str, ...]  # content stems that must all be present
+    text: str
+    is_name: bool
+
+
+@dataclass
+class _Found:
+    operation_id: str
+    positions: frozenset[int]
+    phrase: _Phrase
+    confidence: float
+
+
+class CatalogueError(ValueError):
+    """The reference data is inconsistent (duplicate id, unknown parameter key, a cycle)."""
+
+
+def _tup(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+@dataclass
+class OperationCatalogue:
+    """Operations by id with their hierarchy, and a recogniser over their names and synonyms."""
+
+    operations: dict[str, Operation]
+    materials: MaterialCatalogue = field(default_factory=MaterialCatalogue)
+    digest: str = ""
+
+    # -- building ----------------------------------------------------------------------------------------------
+    @classmethod
+    def from_nodes(cls, nodes: Sequence[Mapping[str, Any]], materials: MaterialCatalogue | None = None,
+                   digest: str = "") -> OperationCatalogue:
+        """Build from nested nodes (the YAML's shape); children inherit codes, parameters and equipment."""
+        ops: dict[str, Operation] = {}
+        counter = 0
+
+        def walk(node: Mapping[str, Any], parent: Operation | None, family: str) -> None:
+            nonlocal counter
+            op_id = str(node.get("id") or "").strip()
+            if not op_id or not re.fullmatch(r"[a-z0-9_.]+", op_id):
+                raise CatalogueError(f"операция без id или с неверным id: {node.get('name')!r} ({op_id!r})")
+            if op_id in ops:
+                raise CatalogueError(f"повторяется id операции: {op_id}")
+            if not str(node.get("name") or "").strip():
+                raise CatalogueError(f"у операции {op_id} нет названия")
+            params = _tup(node.get("parameters")) if "parameters" in node else (parent.parameters if parent else ())
+            unknown = [p for p in params if p not in PARAMETERS]
+            if unknown:
+                raise CatalogueError(f"операция {op_id}: неизвестные параметры {unknown}")
+            counter += 1
+            op = Operation(
+                id=op_id, name=str(node["name"]).strip(), parent_id=parent.id if parent else None,
+                synonyms=tuple(s.strip().lower() for s in _tup(node.get("synonyms")) if s.strip()),
+                abbreviations=tuple(a.strip() for a in _tup(node.get("abbreviations")) if a.strip()),
+                exclude=tuple(e.strip().lower() for e in _tup(node.get("exclude")) if e.strip()),
+                okved2=_tup(node["okved2"]) if "okved2" in node else (parent.okved2 if parent else ()),
+                okpd2=_tup(node["okpd2"]) if "okpd2" in node else (parent.okpd2 if parent else ()),
+                equipment=_tup(node["equipment"]) if "equipment" in node else (parent.equipment if parent else ()),
+                parameters=params, generic=bool(node.get("generic", False)),
+                depth=parent.depth + 1 if parent else 0, family=family or op_id, position=counter)
+            ops[op_id] = op
+            for child in node.get("children") or ():
+                walk(child, op, family or op_id)
+
+        for node in nodes:
+            walk(node, None, "")
+        return cls(ops, materials or MaterialCatalogue(), digest)
+
+    @classmethod
+    def load(cls, operations_dir: Path, materials_path: Path | None = None) -> OperationCatalogue:
+        """Read every ``*.yaml`` of ``operations_dir`` (in name order) and the materials file."""
+        import yaml
+
+        files = sorted(Path(operations_dir).glob("*.yaml"))
+        digest = hashlib.sha256()
+        nodes: list[Mapping[str, Any]] = []
+        for path in files:
+            raw = path.read_bytes()
+            digest.update(path.name.encode() + b"\0" + raw)
+            data = yaml.safe_load(raw) or []
+            if not isinstance(data, list):
+                raise CatalogueError(f"{path.name}: ожидается список операций")
+            nodes.extend(data)
+        materials = MaterialCatalogue()
+        if materials_path is not None and Path(materials_path).exists():
+            raw = Path(materials_path).read_bytes()
+            digest.update(b"materials\0" + raw)
+            materials = MaterialCatalogue.from_nodes(yaml.safe_load(raw) or [])
+        return cls.from_nodes(nodes, materials, digest.hexdigest())
+
+    # -- hierarchy -----------------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.operations)
+
+    def __contains__(self, op_id: object) -> bool:
+        return op_id in self.operations
+
+    def get(self, op_id: str) -> Operation | None:
+        return self.operations.get(op_id)
+
+    @cached_property
+    def _children(self) -> dict[str | None, list[str]]:
+        out: dict[str | None, list[str]] = {}
+        for op in self.operations.values():
+            out.setdefault(op.parent_id, []).append(op.id)
+        return out
+
+    def children(self, op_id: str | None) -> list[Operation]:
+        return [self.operations[i] for i in self._children.get(op_id, [])]
+
+    def roots(self) -> list[Operation]:
+        return self.children(None)
+
+    def ancestors(self, op_id: str) -> list[str]:
+        """Parent first, root last."""
+        out = []
+        op = self.operations.get(op_id)
+        while op is not None and op.parent_id is not None:
+            out.append(op.parent_id)
+            op = self.operations.get(op.parent_id)
+        return out
+
+    def descendants(self, op_id: str) -> list[str]:
+        out, stack = [], list(self._children.get(op_id, []))
+        while stack:
+            current = stack.pop()
+            out.append(current)
+            stack.extend(self._children.get(current, []))
+        return out
+
+    def path(self, op_id: str) -> list[Operation]:
+        """Root first, the operation last."""
+        return [self.operations[i] for i in reversed([op_id, *self.ancestors(op_id)]) if i in self.operations]
+
+    def covers(self, offer_op: str, need_op: str) -> bool:
+        """Does a shop offering ``offer_op`` do ``need_op``? The same operation; a more specific one (a CNC turning
+        shop does turning); or a generic ancestor (a node the catalogue marks as doing all its children)."""
+        if offer_op == need_op:
+            return True
+        need_line = [need_op, *self.ancestors(need_op)]
+        if offer_op in need_line:  # the offer is broader than the need: only through generic nodes
+            between = need_line[1: need_line.index(offer_op) + 1]
+            return all(self.operations[i].generic for i in between)
+        return need_op in self.ancestors(offer_op)  # the offer is a kind of what is asked
+
+    def related(self, a: str, b: str) -> bool:
+        """On one line of the hierarchy (one is an ancestor of the other, or the same)."""
+        return a == b or a in self.ancestors(b) or b in self.ancestors(a)
+
+    def codes(self, op_ids: Iterable[str], scheme: str) -> list[str]:
+        out: list[str] = []
+        for op_id in op_ids:
+            op = self.operations.get(op_id)
+            for code in (op.okpd2 if scheme == "okpd2" else op.okved2) if op else ():
+                if code not in out:
+                    out.append(code)
+        return out
+
+    # -- recognition ---------------------------------------------------------------------------------------------
+    @cached_property
+    def _phrases(self) -> list[_Phrase]:
+        phrases = []
+        for op in self.operations.values():
+            seen: set[tuple[str, ...]] = set()
+            for i, text in enumerate((op.name.lower(), *op.synonyms)):
+                keys = tuple(dict.fromkeys(_key(t) for t in tokenize(text) if t not in STOP_WORDS and len(t) > 1))
+                if not keys or all(k in FILLER for k in keys) or keys in seen:
+                    continue
+                seen.add(keys)
+                phrases.append(_Phrase(op.id, keys, text, i == 0))
+        return phrases
+
+    @cached_property
+    def _by_key(self) -> dict[str, list[_Phrase]]:
+        """Phrases indexed by their rarest-looking (longest) non-filler key, for a quick candidate lookup."""
+        out: dict[str, list[_Phrase]] = {}
+        for ph in self._phrases:
+            anchor = max((k for k in ph.keys if k not in FILLER), key=len)
+            out.setdefault(anchor[:4], []).append(ph)
+        return out
+
+    @cached_property
+    def _abbreviations(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for op in self.operations.values():
+            for abbr in op.abbreviations:
+                out.setdefault(abbr.upper().replace("Ё", "Е"), []).append(op.id)
+        return out
+
+    @cached_property
+    def _excludes(self) -> dict[str, list[tuple[str, ...]]]:
+        return {op.id: [tuple(_key(t) for t in tokenize(e) if t not in STOP_WORDS) for e in op.exclude]
+                for op in self.operations.values() if op.exclude}
+
+    def recognize(self, text: str, top: int = 5, min_confidence: float = 0.5) -> list[Recognized]:
+        """The operations named in ``text``, most specific and surest first."""
+        words = tokenize(text)
+        keys = [_key(t) for t in words]
+        found: dict[str, _Found] = {}
+        candidates: dict[int, _Phrase] = {}
+        for k in set(keys):
+            if len(k) >= 3:
+                for ph in self._by_key.get(k[:4], ()):
+                    candidates[id(ph)] = ph
+        for ph in candidates.values():
+            match = _locate(ph.keys, keys)
+            if match is None:
+                continue
+            positions, span = match
+            n = len([k for k in ph.keys if k not in FILLER])
+            contiguous = span <= len(ph.keys)
+            confidence = min(0.99, 0.6 + 0.12 * min(n, 3) + (0.08 if contiguous else 0.0)
+                             + (0.04 if ph.is_name else 0.0))
+            lo, hi = min(positions), max(positions)
+            if any(0 <= i < len(keys) and keys[i] in EQUIPMENT_NOUNS for i in (lo - 1, hi + 1)):
+                confidence *= 0.55  # «станки токарные», «токарные станки»: a machine, not the operation
+            self._keep(found, _Found(ph.operation_id, frozenset(positions), ph, confidence))
+        for m in _ABBR_RE.finditer(text.replace("ё", "е").replace("Ё", "Е")):
+            token = m.group(1).upper()
+            for op_id in self._abbreviations.get(token, ()):
+                start = len(tokenize(text[: m.start()]))
+                self._keep(found, _Found(op_id, frozenset({start}), _Phrase(op_id, (token,), token, False), 0.75))
+        for op_id in list(found):
+            for veto in self._excludes.get(op_id, ()):
+                if veto and _locate(veto, keys) is not None:
+                    del found[op_id]
+                    break
+        # A more specific operation found on the same words replaces its ancestors; an ancestor found on other
+        # words as well stays only if it adds words of its own.
+        for op_id in list(found):
+            item = found.get(op_id)
+            if item is None:
+                continue
+            for anc in self.ancestors(op_id):
+                other = found.get(anc)
+                if other is not None and other.positions <= item.positions | _filler_positions(keys):
+                    item.confidence = max(item.confidence, other.confidence)
+                    del found[anc]
+        # Siblings found on exactly the same words are a tie: the text does not say which; keep them, less sure.
+        ranked = sorted(found.values(), key=lambda f: (-f.confidence, -len(f.positions),
+                                                        -self.operations[f.operation_id].depth,
+                                                        self.operations[f.operation_id].position))
+        groups: dict[frozenset[int], int] = {}
+        for f in ranked:
+            groups[f.positions] = groups.get(f.positions, 0) + 1
+        out = []
+        for f in ranked:
+            ties = groups[f.positions]
+            confidence = f.confidence if ties == 1 else f.confidence * (0.85 if ties == 2 else 0.7)
+            if confidence < min_confidence:
+                continue
+            matched = " ".join(words[i] for i in sorted(f.positions) if i < len(words)) or f.phrase.text
+            out.append(Recognized(f.operation_id, self.operations[f.operation_id].name, confidence, matched))
+        out.sort(key=lambda r: -r.confidence)
+        return out[:top]
+
+    @staticmethod
+    def _keep(found: dict[str, _Found], item: _Found) -> None:
+        current = found.get(item.operation_id)
+        if current is None or (item.confidence, len(item.positions)) > (current.confidence, len(current.positions)):
+            found[item.operation_id] = item
+
+
+def _filler_positions(keys: Sequence[str]) -> frozenset[int]:
+    return frozenset(i for i, k in enumerate(keys) if k in FILLER)
+
+
+def _locate(phrase: Sequence[str], keys: Sequence[str], window: int = 4) -> tuple[list[int], int] | None:
+    """Positions in ``keys`` of every word of ``phrase`` (any order), the words no more than ``window`` apart beyond
+    the phrase's own length; None when some word is missing."""
+    where: list[list[int]] = []
+    for p in phrase:
+        hits = [i for i, k in enumerate(keys) if same_word(p, k)]
+        if not hits:
+            return None
+        where.append(hits)
+    best: tuple[list[int], int] | None = None
+    for start in where[0]:
+        chosen = [start]
+        for hits in where[1:]:
+            chosen.append(min(hits, key=lambda i: abs(i - start)))
+        span = max(chosen) - min(chosen) + 1
+        if span <= len(phrase) + window and (best is None or span < best[1]):
+            best = (chosen, span)
+    return best
