@@ -9,7 +9,7 @@ capacity or stock, deadline vs lead time, certifications), placed in a procureme
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,10 +52,13 @@ class ListingSpec:
     deadline: date | None = None
     certifications: frozenset[str] = frozenset()
     status: str = "active"
+    operations: tuple[str, ...] = ()  # catalogue operation ids (matching.operations), the main one first
+    parameters: Mapping[str, Any] = field(default_factory=dict)  # matching.parameters keys: what it can do / needs
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "okpd2", tuple(self.okpd2))
         object.__setattr__(self, "okved2", tuple(self.okved2))
+        object.__setattr__(self, "operations", tuple(self.operations))
         object.__setattr__(self, "certifications", frozenset(c.strip().lower() for c in self.certifications))
 
     @property

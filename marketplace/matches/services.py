@@ -96,7 +96,8 @@ def listing_specs(listings: Sequence[Listing], *, districts: Mapping[str, str] |
             organization_id=x.organization_id, organization_name=org.name if org is not None else "",
             quantity=quantity, unit=unit, capacity=capacity, lead_time_days=x.lead_time_days,
             deadline=x.ends_on if x.side == Side.NEED else None,
-            certifications=frozenset(x.certifications or ()), status=x.status.value))
+            certifications=frozenset(x.certifications or ()), status=x.status.value,
+            operations=tuple(x.operation_ids), parameters=dict(x.parameters or {})))
     return out
 
 
@@ -105,7 +106,8 @@ def _load(ids: Iterable[int]) -> list[Listing]:
     if not ids:
         return []
     return list(db.session.scalars(select(Listing).where(Listing.id.in_(ids)).options(
-        selectinload(Listing.codes), selectinload(Listing.organization), selectinload(Listing.town))))
+        selectinload(Listing.codes), selectinload(Listing.organization), selectinload(Listing.town),
+        selectinload(Listing.operation_links))))
 
 
 class DatabaseLookup:
