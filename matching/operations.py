@@ -260,6 +260,44 @@ class OperationCatalogue:
                     out.append(code)
         return out
 
+    # -- search-as-you-type ---------------------------------------------------------------------------------------
+    @cached_property
+    def _search_texts(self) -> list[tuple[Operation, int, tuple[str, ...], tuple[str, ...]]]:
+        """(operation, rank of the text: 0 name, 1 synonym, 2 abbreviation, its words, their stems)."""
+        out = []
+        for op in self.operations.values():
+            texts = [(0, op.name), *((1, s) for s in op.synonyms), *((2, a) for a in op.abbreviations)]
+            for rank, text in texts:
+                words = tuple(tokenize(text))
+                out.append((op, rank, words, tuple(_key(w) for w in words)))
+        return out
+
+    def search(self, query: str, family: str | None = None, limit: int = 20) -> list[Operation]:
+        """Operations whose name, a synonym or an abbreviation holds every word of ``query`` as a word start or in
+        another form of it («токар» → токарная обработка, «фрезеровк» → фрезерная, «порошк» → порошковая окраска);
+        the name before a synonym, a match at the text's start first, broader operations first."""
+        terms = [t for t in tokenize(query) if t not in STOP_WORDS or len(tokenize(query)) == 1]
+        if not terms:
+            return []
+        term_keys = [_key(t) for t in terms]
+        best: dict[str, tuple[int, ...]] = {}
+        for op, rank, words, keys in self._search_texts:
+            if family is not None and op.family != family:
+                continue
+            where = []
+            for term, tkey in zip(terms, term_keys, strict=True):
+                hit = next((i for i, (w, k) in enumerate(zip(words, keys, strict=True))
+                            if w.startswith(term) or (len(tkey) >= 4 and same_word(tkey, k))), None)
+                if hit is None:
+                    break
+                where.append(hit)
+            else:
+                score = (rank, min(where), len(words), op.depth, op.position)
+                if op.id not in best or score < best[op.id]:
+                    best[op.id] = score
+        ranked = sorted(best, key=lambda i: best[i])
+        return [self.operations[i] for i in ranked[:limit]]
+
     # -- recognition ---------------------------------------------------------------------------------------------
     @cached_property
     def _phrases(self) -> list[_Phrase]:

@@ -13,6 +13,7 @@ from marketplace.api.resources import (  # noqa: F401  (each module registers it
     coordinator,
     listings,
     matching,
+    operations,
     organizations,
     reference,
     tenders,
