@@ -367,17 +367,16 @@ class OperationCatalogue:
                 if veto and _locate(veto, keys) is not None:
                     del found[op_id]
                     break
-        # A more specific operation found on the same words replaces its ancestors; an ancestor found on other
-        # words as well stays only if it adds words of its own.
-        for op_id in list(found):
+        # A more specific operation replaces its ancestors: «TIG сварка», «сварка полуавтоматом MIG» name the kind
+        # of welding, the general word is its head noun; the ancestor's confidence carries over.
+        for op_id in sorted(found, key=lambda i: -self.operations[i].depth):
             item = found.get(op_id)
             if item is None:
                 continue
             for anc in self.ancestors(op_id):
-                other = found.get(anc)
-                if other is not None and other.positions <= item.positions | _filler_positions(keys):
+                other = found.pop(anc, None)
+                if other is not None:
                     item.confidence = max(item.confidence, other.confidence)
-                    del found[anc]
         # Siblings found on exactly the same words are a tie: the text does not say which; keep them, less sure.
         ranked = sorted(found.values(), key=lambda f: (-f.confidence, -len(f.positions),
                                                         -self.operations[f.operation_id].depth,
@@ -401,10 +400,6 @@ class OperationCatalogue:
         current = found.get(item.operation_id)
         if current is None or (item.confidence, len(item.positions)) > (current.confidence, len(current.positions)):
             found[item.operation_id] = item
-
-
-def _filler_positions(keys: Sequence[str]) -> frozenset[int]:
-    return frozenset(i for i, k in enumerate(keys) if k in FILLER)
 
 
 def _locate(phrase: Sequence[str], keys: Sequence[str], window: int = 4) -> tuple[list[int], int] | None:

@@ -111,7 +111,8 @@ class MaterialCatalogue:
                 source = re.sub(pattern, " ", source)
                 if mat_id not in found:
                     found.append(mat_id)
-        return found
+        # «сталь 45», «сталь 12Х18Н10Т»: the group word is the grade's head noun, the grade says which
+        return [m for m in found if not any(m in self.ancestors(other) for other in found)]
 
     def covers(self, offer: str, need: str) -> bool | None:
         """True when the offer's material is the need's or a group containing it; None when the need names only a
