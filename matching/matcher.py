@@ -19,6 +19,7 @@ from matching.geo import CountryLists, Place, ProcurementTier, distance_km, proc
 from matching.policy import ProcurementPolicy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matching.acceptability import AcceptabilityRule
     from matching.encoders import Encoder
     from search import SearchBackend
 
@@ -145,9 +146,24 @@ class Match:
         return all(c.held is not False for c in self.constraints)
 
     @property
+    def reasons(self) -> list[str]:
+        """Why it fits, then where it is, in words: «та же операция — токарная обработка; 271 км; …»."""
+        out = [c.detail for c in self.constraints if c.held is True and c.detail]
+        if self.distance_km is not None:
+            out.append(f"{self.distance_km:,.0f} км".replace(",", "\u00a0"))
+        return out
+
+    @property
+    def problems(self) -> list[str]:
+        """Why it does not fit (the failed checks), in words."""
+        return [c.detail or c.name for c in self.constraints if c.held is False]
+
+    @property
     def explanation(self) -> dict:
         """JSON-able explanation for pages and the API."""
         return {
+            "summary": "; ".join(self.problems or self.reasons), "reasons": self.reasons,
+            "problems": self.problems,
             "tier": self.tier.label, "tier_title": self.tier.title_ru, "distance_km": self.distance_km,
             "score": round(self.score, 4),
             "signals": [{"name": s.name, "value": round(s.value, 4), "weight": s.weight} for s in self.signals],
@@ -233,7 +249,9 @@ class Matcher:
     def __init__(self, encoder: Encoder, backend: SearchBackend, policy: ProcurementPolicy | None = None,
                  lookup: ListingLookup | None = None, *, weights: ScoringWeights | None = None,
                  countries: CountryLists | None = None, candidates: int = 100, today: date | None = None,
-                 classifier: CodeSuggester | None = None, infer_top: int = 3, inferred_discount: float = 0.8):
+                 classifier: CodeSuggester | None = None, infer_top: int = 3, inferred_discount: float = 0.8,
+                 rule: AcceptabilityRule | None = None):
+        self.rule = rule  # None: the codes-only relevance of before (kept to measure against)
         self.classifier = classifier
         self.infer_top = infer_top
         self.inferred_discount = inferred_discount
@@ -332,7 +350,10 @@ class Matcher:
         score = sum(s.value * s.weight for s in signals)
         tier = procurement_tier(offer.place, need.place, self.countries)
         checks = check_constraints(need, offer, today=self.today)
-        if (need.okpd2 or need.okved2) and (offer.okpd2 or offer.okved2):
+        agreement = self.rule.checks(need, offer) if self.rule is not None else []
+        if agreement:
+            checks = (*agreement, *checks)
+        elif (need.okpd2 or need.okved2) and (offer.okpd2 or offer.okved2):
             level = max(same_scheme, across)
             wanted = w.relevance_agreement if code_discount == 1.0 else w.relevance_agreement_inferred
             if level >= wanted:

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -33,6 +34,7 @@ from marketplace.geo.models import Region
 from marketplace.geo.services import country_lists, region_centres, region_districts
 from marketplace.listings.models import Capability, Listing, ListingStatus, Product, Side, TenderLot
 from marketplace.matches.models import Match, MatchRun, MatchStatus
+from matching.acceptability import AcceptabilityRule
 from matching.geo import ProcurementTier
 from matching.matcher import ListingSpec, Matcher, MatchResult
 from matching.policy import MODES, ProcurementPolicy
@@ -213,7 +215,16 @@ def matcher(policy: ProcurementPolicy | None = None, *, today: date | None = Non
         classifier = get_classifier("okpd2")
     return Matcher(encoder, backend, policy or platform_policy(), DatabaseLookup(), countries=country_lists(),
                    candidates=int(current_app.config.get("MATCH_CANDIDATES", 100)), today=today,
-                   classifier=classifier)
+                   classifier=classifier, rule=acceptability_rule())
+
+
+@lru_cache(maxsize=1)
+def acceptability_rule() -> AcceptabilityRule:
+    """The one acceptability rule of the platform (matching, chains, analytics), over the shipped catalogue; its
+    readings of listings are memoised across requests."""
+    from marketplace.operations.catalogue import get_catalogue
+
+    return AcceptabilityRule(get_catalogue())
 
 
 def match_spec(spec: ListingSpec, *, policy: ProcurementPolicy | None = None, top: int = 10,

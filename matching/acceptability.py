@@ -1,0 +1,191 @@
+"""Whether an offer is acceptable for a need: what is asked and what is offered must agree, in words a buyer reads.
+
+The charter's strict mode shows the nearest tier that has an *acceptable* supplier and hides the rest, so a wrong
+"acceptable" next door hides the right supplier farther away. A shared ОКВЭД2 class or shared words («обработка»,
+«порошковая») are not agreement. The rule, for a need and an offer (either side may be the listing matched):
+
+* **a service** (a missing operation, a need that names catalogue operations, or a text whose head is an operation:
+  «Токарная обработка валов», «Горячее цинкование металлоконструкций»): the offer must be a capability whose
+  operation is the one asked or covers it (:meth:`OperationCatalogue.covers`): «другая операция: порошковая окраска,
+  а нужно горячее цинкование». A product or a rental is no answer to an operation;
+* **goods** («Подшипники роликовые», «Кабель силовой ВВГнг»): the offer must name the same thing: the need's head
+  noun among the offer's words («редукторы» are not «подшипники»), no conflicting qualifier («кабели зоновой связи»
+  for «кабель силовой») and, when both sides chose ОКПД2 codes of 8 characters or more, the same subcategory;
+* **parameters**, when both sides give them (in fields or in the text): material, sizes, mass, thickness,
+  tolerance, roughness, batch (:func:`matching.parameters.compare_parameters`).
+
+Each part is a :class:`~matching.matcher.ConstraintCheck` with its detail in Russian; a False one makes the pair
+unacceptable. The same rule serves matching both ways, the chain builder's stages and (through the stored matches)
+the gap and localization analytics.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from matching.morphology import Head, head, lemmas
+from matching.parameters import compare_parameters, extract_parameters
+from matching.text import stem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matching.matcher import ListingSpec
+    from matching.operations import OperationCatalogue
+
+SERVICE_NEED_KINDS = ("missing_operation",)
+# Qualifiers that do not tell two kinds of a thing apart.
+_NEUTRAL = """
+новый б/у бывший использованный годный качественный различный разный стандартный любой российский отечественный
+импортный промышленный серийный типовой основной необходимый нужный указанный следующий
+"""
+NEUTRAL_MODIFIERS = frozenset(_NEUTRAL.split())
+# Heads of texts that ask for work rather than a thing («Изготовление деталей по чертежам»).
+# Nouns of work: a text whose head is one of these asks for an operation, even one the catalogue does not name.
+_WORK_NOUNS = """
+обработка покраска окраска резка раскрой сварка сборка ремонт монтаж ковка штамповка гибка вальцовка наплавка пайка
+закалка доставка перевозка упаковка наладка заточка шлифовка полировка фрезеровка расточка сверловка услуга работа
+нанесение изготовление производство литье литьё испытание контроль обслуживание модернизация намотка перемотка
+"""
+WORK_NOUNS = frozenset(_WORK_NOUNS.split())
+WORK_FRAMES = frozenset(stem(w) for w in ("изготовление", "услуга", "услуги", "работа", "работы", "выполнение"))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a listing is about, as the rule reads it."""
+
+    operations: tuple[str, ...]
+    chosen: bool  # the operations were picked by a person (not read from the text)
+    service: bool  # asks for / offers work (an operation), not goods
+    head: Head | None
+    words: frozenset[str]  # lemmas of the title
+    parameters: Mapping[str, Any]
+
+
+class AcceptabilityRule:
+    """The agreement part of acceptability; the matcher adds quantity, deadline and certifications."""
+
+    def __init__(self, catalogue: OperationCatalogue | None = None, *, need_confidence: float = 0.7,
+                 offer_confidence: float = 0.6):
+        self.catalogue = catalogue
+        self.need_confidence = need_confidence
+        self.offer_confidence = offer_confidence
+        self._read = lru_cache(maxsize=50_000)(self._read_uncached)
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def read(self, listing: ListingSpec) -> Reading:
+        return self._read(listing.side, listing.kind, listing.title, listing.description, listing.operations,
+                          tuple(sorted((k, str(v)) for k, v in (listing.parameters or {}).items())),
+                          _FrozenParams(listing.parameters or {}))
+
+    def _read_uncached(self, side: str, kind: str, title: str, description: str, chosen_ops: tuple[str, ...],
+                       _key: tuple, params: _FrozenParams) -> Reading:
+        cat = self.catalogue
+        title_head = head(title) if title else None
+        ops: tuple[str, ...] = tuple(o for o in chosen_ops if cat is None or o in cat)
+        chosen = bool(ops)
+        head_is_work = False
+        if not ops and cat is not None and kind not in ("product", "surplus", "equipment_rent"):
+            floor = self.need_confidence if side == "need" else self.offer_confidence
+            found = [r for r in cat.recognize(title, top=3) if r.confidence >= floor]
+            if found:
+                matched = {stem(w) for r in found for w in r.matched.lower().split()}
+                head_is_work = (title_head is None or stem(title_head.text.lower()) in matched
+                                or bool(WORK_FRAMES & {stem(w) for w in title.lower().split()[:2]}))
+            if not found and description:
+                found = [r for r in cat.recognize(f"{title}. {description}", top=3) if r.confidence >= floor]
+                head_is_work = head_is_work or bool(found) and side == "offer"
+            ops = tuple(r.operation_id for r in found)
+        work_head = title_head is not None and (title_head.lemma in WORK_NOUNS or title_head.lemma.endswith("ние"))
+        service = (kind == "capability" and bool(ops)) or kind in SERVICE_NEED_KINDS or chosen or (
+            bool(ops) and head_is_work) or (side == "need" and work_head)
+        merged: dict[str, Any] = extract_parameters(f"{title}. {description}", cat.materials if cat else None)
+        merged.update({k: v for k, v in params.items() if v not in (None, "", [])})
+        return Reading(ops if service else (), chosen, service, title_head, frozenset(lemmas(title)), merged)
+
+    # -- agreement -----------------------------------------------------------------------------------------
+    def checks(self, need: ListingSpec, offer: ListingSpec) -> list[Any]:
+        """The agreement checks of an offer for a need (ConstraintCheck values, first the kind of thing)."""
+        from matching.matcher import ConstraintCheck
+
+        n, o = self.read(need), self.read(offer)
+        out = []
+        if n.service and not n.operations:
+            return []  # work the catalogue does not name: the codes and the text decide, as before
+        if n.service:
+            out.append(ConstraintCheck("operation", *self._operation(n, o, offer)))
+        elif n.head is not None:
+            out.append(ConstraintCheck("product", *self._product(need, offer, n, o)))
+        else:
+            return []
+        if n.service or n.chosen or offer.parameters or need.parameters:
+            mats = self.catalogue.materials if self.catalogue else None
+            for c in compare_parameters(n.parameters, o.parameters, mats, quantity=need.quantity):
+                out.append(ConstraintCheck(c.name, c.held, c.detail))
+        return out
+
+    def _name(self, op_id: str) -> str:
+        op = self.catalogue.get(op_id) if self.catalogue else None
+        return op.name.lower() if op else op_id
+
+    def _operation(self, n: Reading, o: Reading, offer: ListingSpec) -> tuple[bool | None, str]:
+        wanted = n.operations
+        if not wanted:  # a missing operation the catalogue does not name: the codes and the text decide
+            return None, "операция не распознана"
+        asked = self._name(wanted[0])
+        if offer.kind != "capability":
+            what = "оборудование в аренду" if offer.kind == "equipment_rent" else "товар"
+            thing = f" ({o.head.text.lower()})" if o.head else ""
+            return False, f"предлагают {what}{thing}, а нужна операция: {asked}"
+        if not o.operations:
+            return False, f"в предложении не названа операция «{asked}»"
+        cat = self.catalogue
+        for need_op in wanted:
+            for offer_op in o.operations:
+                if cat is not None and cat.covers(offer_op, need_op):
+                    if offer_op == need_op:
+                        return True, f"та же операция — {self._name(need_op)}"
+                    return True, f"{self._name(offer_op)} — это {self._name(need_op)}"
+        return False, f"другая операция: {self._name(o.operations[0])}, а нужно {asked}"
+
+    def _product(self, need: ListingSpec, offer: ListingSpec, n: Reading, o: Reading) -> tuple[bool | None, str]:
+        h = n.head
+        assert h is not None
+        if offer.kind == "capability" and o.service and h.lemma not in o.words:
+            ops = ", ".join(self._name(x) for x in o.operations[:2])
+            return False, f"предлагают услугу ({ops}), а нужен товар: {h.text.lower()}"
+        offer_words = o.words | (lemmas(offer.description.split(".")[0]) if not o.words else frozenset())
+        if h.lemma not in offer_words:
+            other = o.head.text.lower() if o.head else offer.title.lower()[:60]
+            return False, f"другой товар: {other}, а нужно {h.text.lower()}"
+        need_mods = {m for m in h.modifiers if m not in NEUTRAL_MODIFIERS}
+        offer_mods = set(o.head.modifiers) if o.head is not None and o.head.lemma == h.lemma else set(o.words)
+        offer_mods = {m for m in offer_mods if m not in NEUTRAL_MODIFIERS and m != h.lemma}
+        conflict = need_mods and offer_mods and not any(_alike(a, b) for a in need_mods for b in offer_mods)
+        if conflict and not _same_subcategory(need.okpd2, offer.okpd2, exact=True):
+            return False, (f"другой вид: {offer.title.lower()[:80]}, а нужно "
+                           f"{h.text.lower()} {' '.join(sorted(need_mods))}")
+        if len(need.okpd2[:1][0] if need.okpd2 else "") >= 8 and offer.okpd2 and not _same_subcategory(
+                need.okpd2, offer.okpd2):
+            return False, f"другая подкатегория ОКПД2: {offer.okpd2[0]}, а нужна {need.okpd2[0][:8]}"
+        return True, f"тот же товар — {h.text.lower()}"
+
+
+def _alike(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= 3 and long_.startswith(short)
+
+
+def _same_subcategory(a: tuple[str, ...], b: tuple[str, ...], *, exact: bool = False) -> bool:
+    length = 12 if exact else 8
+    return any(len(x) >= 8 and len(y) >= 8 and x[:length] == y[:length] for x in a for y in b)
+
+
+class _FrozenParams(dict):
+    """A dict that hashes by identity of content, so readings can be memoised."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted((k, str(v)) for k, v in self.items())))
