@@ -105,6 +105,8 @@ class Document:
 
     ``okpd2``/``okved2`` hold the listing's own codes; backends index them with every ancestor
     (:func:`expand_code`). ``vector`` must already be L2-normalised (float32, the backend's ``dim``).
+    ``operations`` are catalogue operation ids **with their ancestors** (the caller knows the hierarchy, the
+    index does not), so that a filter on ``machining.turning`` finds a listing of ``machining.turning.cnc``.
     """
 
     id: int
@@ -126,6 +128,7 @@ class Document:
     status: str = "active"
     updated_at: datetime | None = None
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    operations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.side not in SIDES:
@@ -134,6 +137,9 @@ class Document:
             raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
         object.__setattr__(self, "okpd2", tuple(self.okpd2))
         object.__setattr__(self, "okved2", tuple(self.okved2))
+        if isinstance(self.operations, str):
+            raise TypeError("Document.operations takes a tuple of operation ids")
+        object.__setattr__(self, "operations", tuple(dict.fromkeys(self.operations)))
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,7 @@ class Filters:
     ``okpd2``/``okved2`` are code prefixes in the dotted sense ("25.62" matches "25.62.20.110", "C" matches the
     section). ``ids``/``exclude_ids`` restrict to or drop listings by id (a need excludes itself). ``active_on``
     keeps listings whose ``starts_on``..``ends_on`` (either end open when None) contains that date.
+    ``operations`` keeps listings carrying any of these catalogue operation ids (documents carry ancestors).
     """
 
     side: str | None = None
@@ -158,10 +165,11 @@ class Filters:
     ids: tuple[int, ...] | None = None
     exclude_ids: tuple[int, ...] = ()
     active_on: date | None = None
+    operations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("kinds", "regions", "districts", "countries", "statuses", "exclude_organization_ids",
-                     "exclude_ids"):
+                     "exclude_ids", "operations"):
             value = getattr(self, name)
             if isinstance(value, str):
                 raise TypeError(f"Filters.{name} takes a tuple, not the string {value!r}")
@@ -189,6 +197,13 @@ class Query:
     neither, the filtered listings come newest first. ``prefix`` treats the last word of ``text`` as unfinished
     (search-as-you-type). Text in double quotes is a phrase that must occur. ``candidates`` is how deep each list
     goes before fusion (default ``max(100, 2 * (offset + k))``).
+
+    ``relevant=True`` asks for the search page's semantics (:mod:`search.relevance`): a listing matches when it
+    has the query's content words (inflections, word families, derived forms sharing a prefix) or one of the
+    operations/synonym phrases of ``expansion``; generic words («работы», «услуги») only rank; in hybrid mode a
+    listing found only by meaning is kept when its cosine clears a floor set by the best lexical hit, and
+    ``total`` counts exactly the kept listings. Without it, text and hybrid rank every listing sharing a word
+    (what the matcher wants from a long listing text).
     """
 
     text: str | None = None
@@ -202,6 +217,8 @@ class Query:
     text_weight: float = 1.0
     vector_weight: float = 1.0
     candidates: int | None = None
+    relevant: bool = False
+    expansion: Any = None  # a search.relevance.Expansion (operations and synonym phrases named in the text)
 
     def __post_init__(self) -> None:
         text = self.text.strip() if self.text else None
@@ -268,6 +285,7 @@ def document_source(doc: Document) -> dict[str, Any]:
         "price": doc.price, "starts_on": doc.starts_on.isoformat() if doc.starts_on else None,
         "ends_on": doc.ends_on.isoformat() if doc.ends_on else None, "status": doc.status,
         "updated_at": doc.updated_at.isoformat() if doc.updated_at else None,
+        "operations": list(doc.operations),
     }
 
 
@@ -285,7 +303,7 @@ def document_from_source(doc_id: int, source: Mapping[str, Any], vector: Any = N
         starts_on=_date(source.get("starts_on")), ends_on=_date(source.get("ends_on")),
         status=source.get("status") or "active",
         updated_at=datetime.fromisoformat(source["updated_at"]) if source.get("updated_at") else None,
-        vector=vector,
+        vector=vector, operations=tuple(source.get("operations") or ()),
     )
 
 
