@@ -117,6 +117,9 @@ def register(group: click.Group) -> None:
     group.add_command(classify_command)
     group.add_command(match_command)
     group.add_command(eval_group)
+    from marketplace.matches.eval_acceptability import eval_acceptability
+
+    eval_group.add_command(eval_acceptability)
     from marketplace.operations.commands import eval_operations_command, operations_group
 
     group.add_command(operations_group)
