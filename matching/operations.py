@@ -18,7 +18,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,12 @@ _FILLER_WORDS = ("работы работ услуги услуга обрабо
 FILLER = frozenset(stem(w) for w in _FILLER_WORDS.split())
 # Nouns of machines and tools: «токарные станки», «сварочный полуавтомат» name equipment (a product), not the work.
 _EQUIPMENT_WORDS = ("станок станки станков станка станкам станочный оборудование инструмент инструмента полуавтомат "
-                    "полуавтоматы аппарат аппараты установка установки машина машины агрегат электроды проволока")
+                    "полуавтоматы аппарат аппараты установка установки машина машины агрегат электроды проволока "
+                    "листогиб листогибы трубогиб трубогибы пресс прессы вальцы гильотина термопластавтомат принтер "
+                    "принтеры патрон патроны резец резцы фреза фрезы сверло сверла")
 EQUIPMENT_NOUNS = frozenset(stem(w) for w in _EQUIPMENT_WORDS.split())
+_ON = frozenset(("на", "в", "с"))  # «на станках», «в камере», «с ЧПУ»: where the work is done
+_LINKS = frozenset(("для", "по"))  # «станки для резки», «оборудование по гибке»
 _ABBR_RE = re.compile(r"(?<![0-9A-Za-zА-Яа-яЁё])([A-ZА-ЯЁ][A-ZА-ЯЁ0-9/\-]{0,9})(?![0-9A-Za-zА-Яа-яЁё])")
 
 
@@ -40,20 +44,40 @@ def _key(word: str) -> str:
     return stem(word)
 
 
+def words_of(text: str) -> list[str]:
+    """Word tokens with hyphenated compounds split into their parts: «токарно-фрезерная» is «токарно» and
+    «фрезерная» (the compound is read by its parts, not by a prefix of its first part), «3D-печать» is «3d», «печать»."""
+    out: list[str] = []
+    for token in tokenize(text):
+        out.extend(p for p in token.split("-") if p) if "-" in token else out.append(token)
+    return out
+
+
+# Endings that turn one stem into another form of the same word: an adjective, a verbal noun, trade slang
+# («фрезер|н» ~ «фрезер|овк» ~ «фрезер|овочн», «токар|н» ~ «токар|к», «закал|к» ~ «закал|очн», «лист» ~ «лист|ов»).
+_TAILS = frozenset("н к ов овк ован овочн овальн альн ан очн ичн ическ ск енн ен ени ион ионн ок".split())
+# A bare stem and a derived one are the same word only through an adjective ending: «штамп» (a die) is not
+# «штамп|овк» (stamping), «цинк» (the metal) is not «цинк|ован» (galvanizing).
+_ADJECTIVE_TAILS = frozenset("н ов ск енн ичн ическ ион ионн".split())
+
+
+@lru_cache(maxsize=200_000)
 def same_word(a: str, b: str) -> bool:
-    """Two stems name the same word, allowing derived forms: equal, or one a prefix (≥ 4 letters) of the other, or
-    a shared prefix of ≥ 5 letters covering ¾ of the shorter («фрезерн» ~ «фрезеровк», «токарн» ~ «токарк»)."""
+    """Two stems name the same word: equal, or a shared prefix of ≥ 4 letters followed by derivational endings
+    only (:data:`_TAILS`). «электрон» is not «электрод», «металл» is not «металлообработк», «лист» not «листогиб»."""
     if a == b:
-        return True
-    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    if len(short) >= 4 and long_.startswith(short):
         return True
     common = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
             break
         common += 1
-    return common >= 5 and common >= 0.75 * len(short)
+    if common < 4:
+        return False
+    ta, tb = a[common:], b[common:]
+    if not ta or not tb:
+        return (ta or tb) in _ADJECTIVE_TAILS
+    return ta in _TAILS and tb in _TAILS
 
 
 @dataclass(frozen=True)
@@ -100,6 +124,7 @@ class _Phrase:
     keys: tuple[str, ...]  # content stems that must all be present
     text: str
     is_name: bool
+    compounds: tuple[int, ...] = ()  # i: keys[i] and keys[i + 1] are one hyphenated word, adjacent in that order
 
 
 @dataclass
@@ -268,7 +293,7 @@ class OperationCatalogue:
         for op in self.operations.values():
             texts = [(0, op.name), *((1, s) for s in op.synonyms), *((2, a) for a in op.abbreviations)]
             for rank, text in texts:
-                words = tuple(tokenize(text))
+                words = tuple(words_of(text))
                 out.append((op, rank, words, tuple(_key(w) for w in words)))
         return out
 
@@ -276,7 +301,7 @@ class OperationCatalogue:
         """Operations whose name, a synonym or an abbreviation holds every word of ``query`` as a word start or in
         another form of it («токар» → токарная обработка, «фрезеровк» → фрезерная, «порошк» → порошковая окраска);
         the name before a synonym, a match at the text's start first, broader operations first."""
-        terms = [t for t in tokenize(query) if t not in STOP_WORDS or len(tokenize(query)) == 1]
+        terms = [t for t in words_of(query) if t not in STOP_WORDS or len(words_of(query)) == 1]
         if not terms:
             return []
         term_keys = [_key(t) for t in terms]
@@ -305,11 +330,21 @@ class OperationCatalogue:
         for op in self.operations.values():
             seen: set[tuple[str, ...]] = set()
             for i, text in enumerate((op.name.lower(), *op.synonyms)):
-                keys = tuple(dict.fromkeys(_key(t) for t in tokenize(text) if t not in STOP_WORDS and len(t) > 1))
-                if not keys or all(k in FILLER for k in keys) or keys in seen:
+                keys: list[str] = []
+                compounds: list[int] = []
+                for token in tokenize(text):
+                    parts = [_key(t) for t in token.split("-") if t and t not in STOP_WORDS
+                             and (len(t) > 1 or t.isdigit())]
+                    for j, key in enumerate(parts):
+                        if key in keys:
+                            continue
+                        if j > 0 and keys and keys[-1] == parts[j - 1]:
+                            compounds.append(len(keys) - 1)
+                        keys.append(key)
+                if not keys or all(k in FILLER for k in keys) or tuple(keys) in seen:
                     continue
-                seen.add(keys)
-                phrases.append(_Phrase(op.id, keys, text, i == 0))
+                seen.add(tuple(keys))
+                phrases.append(_Phrase(op.id, tuple(keys), text, i == 0, tuple(compounds)))
         return phrases
 
     @cached_property
@@ -318,7 +353,7 @@ class OperationCatalogue:
         out: dict[str, list[_Phrase]] = {}
         for ph in self._phrases:
             anchor = max((k for k in ph.keys if k not in FILLER), key=len)
-            out.setdefault(anchor[:4], []).append(ph)
+            out.setdefault(anchor[:4] if len(anchor) >= 4 else anchor, []).append(ph)
         return out
 
     @cached_property
@@ -331,21 +366,21 @@ class OperationCatalogue:
 
     @cached_property
     def _excludes(self) -> dict[str, list[tuple[str, ...]]]:
-        return {op.id: [tuple(_key(t) for t in tokenize(e) if t not in STOP_WORDS) for e in op.exclude]
+        return {op.id: [tuple(_key(t) for t in words_of(e) if t not in STOP_WORDS) for e in op.exclude]
                 for op in self.operations.values() if op.exclude}
 
     def recognize(self, text: str, top: int = 5, min_confidence: float = 0.5) -> list[Recognized]:
         """The operations named in ``text``, most specific and surest first."""
-        words = tokenize(text)
+        words = words_of(text)
         keys = [_key(t) for t in words]
         found: dict[str, _Found] = {}
         candidates: dict[int, _Phrase] = {}
         for k in set(keys):
-            if len(k) >= 3:
-                for ph in self._by_key.get(k[:4], ()):
-                    candidates[id(ph)] = ph
+            for ph in self._by_key.get(k[:4] if len(k) >= 4 else k, ()):
+                candidates[id(ph)] = ph
+        where = _Positions(keys)
         for ph in candidates.values():
-            match = _locate(ph.keys, keys)
+            match = _locate(ph, where)
             if match is None:
                 continue
             positions, span = match
@@ -353,20 +388,28 @@ class OperationCatalogue:
             contiguous = span <= len(ph.keys)
             confidence = min(0.99, 0.6 + 0.12 * min(n, 3) + (0.08 if contiguous else 0.0)
                              + (0.04 if ph.is_name else 0.0))
-            lo, hi = min(positions), max(positions)
-            if any(0 <= i < len(keys) and keys[i] in EQUIPMENT_NOUNS for i in (lo - 1, hi + 1)):
-                confidence *= 0.55  # «станки токарные», «токарные станки»: a machine, not the operation
+            if self._names_a_machine(ph, positions, words, keys):
+                confidence *= 0.55
             self._keep(found, _Found(ph.operation_id, frozenset(positions), ph, confidence))
         for m in _ABBR_RE.finditer(text.replace("ё", "е").replace("Ё", "Е")):
             token = m.group(1).upper()
             for op_id in self._abbreviations.get(token, ()):
-                start = len(tokenize(text[: m.start()]))
+                start = len(words_of(text[: m.start()]))
                 self._keep(found, _Found(op_id, frozenset({start}), _Phrase(op_id, (token,), token, False), 0.75))
         for op_id in list(found):
             for veto in self._excludes.get(op_id, ()):
-                if veto and _locate(veto, keys) is not None:
+                if veto and _locate(_Phrase(op_id, veto, "", False), where) is not None:
                     del found[op_id]
                     break
+        # The longest reading of the same words wins: «токарно-фрезерная обработка» is mill-turning, not milling;
+        # «прошивка отверстий электроэрозией» is EDM hole drilling, not EDM sinking on two of its words. Only a
+        # tight match (nothing but stop and filler words between its words) takes the words of another.
+        for f in sorted(found.values(), key=lambda f: -len(f.positions)):
+            if f.operation_id not in found or not self._tight(f.positions, keys, words):
+                continue
+            for other in list(found.values()):
+                if other is not f and other.positions < f.positions:
+                    found.pop(other.operation_id, None)
         # A more specific operation replaces its ancestors: «TIG сварка», «сварка полуавтоматом MIG» name the kind
         # of welding, the general word is its head noun; the ancestor's confidence carries over.
         for op_id in sorted(found, key=lambda i: -self.operations[i].depth):
@@ -374,10 +417,29 @@ class OperationCatalogue:
             if item is None:
                 continue
             for anc in self.ancestors(op_id):
-                other = found.pop(anc, None)
-                if other is not None:
-                    item.confidence = max(item.confidence, other.confidence)
-        # Siblings found on exactly the same words are a tie: the text does not say which; keep them, less sure.
+                other = found.get(anc)
+                if other is None:
+                    continue
+                gap = min(abs(a - b) for a in other.positions for b in item.positions)
+                if gap > 3 and self.operations[anc].generic:
+                    continue  # «механическая обработка корпусов и валов, токарные работы»: both are offered
+                found.pop(anc)
+                item.confidence = max(item.confidence, other.confidence)
+        # Several operations found on exactly the same words: the text names what they have in common («токарная
+        # обработка» read by three kinds of turning is turning). Replace them by their nearest common ancestor
+        # when there is one below the family root; otherwise keep them as a tie, less sure.
+        by_words: dict[frozenset[int], list[_Found]] = {}
+        for f in found.values():
+            by_words.setdefault(f.positions, []).append(f)
+        for positions, items in by_words.items():
+            if len(items) < 2:
+                continue
+            common = self._common_ancestor([f.operation_id for f in items])
+            if common is not None and self.operations[common].parent_id is not None:
+                best = max(items, key=lambda f: f.confidence)
+                for f in items:
+                    found.pop(f.operation_id, None)
+                found[common] = _Found(common, positions, best.phrase, best.confidence)
         ranked = sorted(found.values(), key=lambda f: (-f.confidence, -len(f.positions),
                                                         -self.operations[f.operation_id].depth,
                                                         self.operations[f.operation_id].position))
@@ -396,27 +458,77 @@ class OperationCatalogue:
         return out[:top]
 
     @staticmethod
+    def _names_a_machine(ph: _Phrase, positions: Sequence[int], words: Sequence[str], keys: Sequence[str]) -> bool:
+        """«токарные станки», «станки для резки металла», «продам листогиб»: a machine or a tool, not the work; but
+        «на токарных станках», «на листогибе» is the work done on it."""
+        lo, hi = min(positions), max(positions)
+        if all(k in EQUIPMENT_NOUNS for k in ph.keys):
+            machines = [lo]
+        else:
+            near = [lo - 1, hi + 1, *range(lo + 1, hi)]
+            if lo >= 2 and words[lo - 1] in _LINKS:
+                near.append(lo - 2)
+            machines = [i for i in near if 0 <= i < len(keys) and keys[i] in EQUIPMENT_NOUNS]
+        return any(not (words[i - 1] in _ON or (i >= 2 and words[i - 2] in _ON)) if i >= 1 else True
+                   for i in machines)
+
+    @staticmethod
+    def _tight(positions: frozenset[int], keys: Sequence[str], words: Sequence[str]) -> bool:
+        return all(i in positions or words[i] in STOP_WORDS or keys[i] in FILLER
+                   for i in range(min(positions), max(positions) + 1))
+
+    def _common_ancestor(self, op_ids: Sequence[str]) -> str | None:
+        lines = [[i, *self.ancestors(i)] for i in op_ids]
+        for candidate in lines[0]:
+            if all(candidate in line for line in lines[1:]):
+                return candidate
+        return None
+
+    @staticmethod
     def _keep(found: dict[str, _Found], item: _Found) -> None:
         current = found.get(item.operation_id)
         if current is None or (item.confidence, len(item.positions)) > (current.confidence, len(current.positions)):
             found[item.operation_id] = item
 
 
-def _locate(phrase: Sequence[str], keys: Sequence[str], window: int = 4) -> tuple[list[int], int] | None:
-    """Positions in ``keys`` of every word of ``phrase`` (any order), the words no more than ``window`` apart beyond
-    the phrase's own length; None when some word is missing."""
-    where: list[list[int]] = []
-    for p in phrase:
-        hits = [i for i, k in enumerate(keys) if same_word(p, k)]
+class _Positions:
+    """Where each phrase word occurs in a text's stems, computed once per (phrase word, text)."""
+
+    def __init__(self, keys: Sequence[str]):
+        self.keys = keys
+        self.distinct = tuple(dict.fromkeys(keys))
+        self._hits: dict[str, list[int]] = {}
+
+    def hits(self, word: str) -> list[int]:
+        out = self._hits.get(word)
+        if out is None:
+            similar = {k for k in self.distinct if same_word(word, k)}
+            out = self._hits[word] = [i for i, k in enumerate(self.keys) if k in similar] if similar else []
+        return out
+
+
+def _locate(phrase: _Phrase, where: _Positions, window: int = 4) -> tuple[list[int], int] | None:
+    """Positions of every word of ``phrase`` (any order, a hyphenated word's parts adjacent and in order), the
+    words no more than ``window`` apart beyond the phrase's own length; None when some word is missing."""
+    hits_per_word: list[list[int]] = []
+    for p in phrase.keys:
+        hits = where.hits(p)
         if not hits:
             return None
-        where.append(hits)
+        hits_per_word.append(hits)
     best: tuple[list[int], int] | None = None
-    for start in where[0]:
+    for start in hits_per_word[0]:
         chosen = [start]
-        for hits in where[1:]:
+        for hits in hits_per_word[1:]:
             chosen.append(min(hits, key=lambda i: abs(i - start)))
-        span = max(chosen) - min(chosen) + 1
-        if span <= len(phrase) + window and (best is None or span < best[1]):
-            best = (chosen, span)
+        for c in phrase.compounds:
+            if chosen[c + 1] != chosen[c] + 1:
+                nxt = [i for i in hits_per_word[c + 1] if i == chosen[c] + 1]
+                if not nxt:
+                    break
+                chosen[c + 1] = nxt[0]
+        else:
+            span = max(chosen) - min(chosen) + 1
+            if span <= len(phrase.keys) + window and (best is None or span < best[1]):
+                best = (chosen, span)
     return best
