@@ -17,12 +17,18 @@ from sqlalchemy import func, select
 
 from marketplace.core.validation import FieldParser, split_codes, split_list
 from marketplace.listings.models import ListingKind
+from marketplace.listings.operations_fields import (
+    OPERATION_FIELDS,
+    current_catalogue,
+    fill_codes,
+    parse_operation_fields,
+)
 
 SCHEME_TITLES_RU = {"okpd2": "ОКПД2", "okved2": "ОКВЭД2"}
 
 LISTING_COMMON = {"type", "kind", "external_id", "tax_id", "country", "title", "description", "okpd2", "okved2",
                   "quantity", "unit", "price", "budget", "currency", "region", "town", "lead_time_days", "starts_on",
-                  "ends_on", "certifications", "status"}
+                  "ends_on", "certifications", "status", *OPERATION_FIELDS}
 KIND_FIELDS: dict[ListingKind, set[str]] = {
     ListingKind.CAPABILITY: {"equipment", "materials", "capacity_per_month", "capacity_unit"},
     ListingKind.PRODUCT: {"min_lot", "stock"},
@@ -57,6 +63,8 @@ class Reference(Protocol):
     def town(self, region_code: str, name: str) -> tuple[int, float, float] | None: ...
 
     def has_code(self, scheme: str, code: str) -> bool: ...
+
+    def has_operation(self, op_id: str) -> bool: ...
 
 
 class DbReference:
@@ -95,6 +103,12 @@ class DbReference:
         if key not in self._codes:
             self._codes[key] = db.session.get(ClassifierCode, key) is not None
         return self._codes[key]
+
+    def has_operation(self, op_id: str) -> bool:
+        from marketplace.extensions import db
+        from marketplace.operations.models import Operation
+
+        return db.session.get(Operation, op_id) is not None
 
 
 def normalize_town(name: str) -> str:
@@ -143,13 +157,15 @@ def parse_codes(p: FieldParser, scheme: str, value: Any, ref: Reference) -> list
 
 
 def parse_listing_fields(p: FieldParser, kind: ListingKind | None, record: Mapping[str, Any],
-                         ref: Reference) -> dict[str, Any]:
+                         ref: Reference, catalogue: Any = None) -> dict[str, Any]:
     """Parse the common and kind-specific fields of a listing of ``kind``.
 
     Returns the column values (every kind-specific column, ``None`` where it does not apply), plus ``_codes``
     (``[(scheme, code), …]`` in order, the first of each scheme being the main one) and ``_region_given`` (False when
-    the record names no place, so the caller puts the listing where its organization is). Fields that belong to
+    the record names no place, so the caller puts the listing where its organization is), ``_operations`` (catalogue
+    operation ids) and ``_parameters`` (``Listing.parameters``; see ``operations_fields``). Fields that belong to
     another kind are errors. ``kind=None`` (itself an error the caller reported) parses the common fields only.
+    When the record names no ОКПД2 and no ОКВЭД2 code, its operations' codes are taken.
     """
     if kind is not None:
         for name in set(record) & (ALL_LISTING_FIELDS - LISTING_COMMON - KIND_FIELDS[kind]):
@@ -158,6 +174,12 @@ def parse_listing_fields(p: FieldParser, kind: ListingKind | None, record: Mappi
     title = p.text("title", record.get("title"), required=True, max_length=500)
     okpd2 = parse_codes(p, "okpd2", record.get("okpd2"), ref)
     okved2 = parse_codes(p, "okved2", record.get("okved2"), ref)
+    operations, parameters = parse_operation_fields(p, kind, record, catalogue or current_catalogue(),
+                                                    getattr(ref, "has_operation", None))
+    filled = [] if okpd2 or okved2 or any(e.field in ("okpd2", "okved2") for e in p.errors) else fill_codes(
+        operations, catalogue or current_catalogue(), ref.has_code)
+    okpd2 += [c for s, c in filled if s == "okpd2"]
+    okved2 += [c for s, c in filled if s == "okved2"]
     region, town_id, lat, lon = (None, None, None, None)
     if record.get("region") not in (None, ""):
         region, town_id, lat, lon = parse_place(p, record, ref, "RU", required_region=False)
@@ -180,6 +202,7 @@ def parse_listing_fields(p: FieldParser, kind: ListingKind | None, record: Mappi
         "starts_on": starts_on, "ends_on": ends_on,
         "certifications": split_list(record.get("certifications")),
         "_codes": [("okpd2", c) for c in okpd2] + [("okved2", c) for c in okved2],
+        "_operations": operations, "_parameters": parameters,
     }
     for name in ALL_LISTING_FIELDS - LISTING_COMMON:
         out[name] = None
@@ -187,7 +210,8 @@ def parse_listing_fields(p: FieldParser, kind: ListingKind | None, record: Mappi
         return out
     if kind == ListingKind.CAPABILITY:
         if not okpd2 and not okved2:
-            p.error("okved2", "для производственной операции нужен код ОКВЭД2 и/или ОКПД2")
+            p.error("okved2", "для производственной операции нужен код ОКВЭД2 и/или ОКПД2 "
+                              "(или операция из каталога в поле operations)")
         out["equipment"] = p.text("equipment", record.get("equipment"), max_length=5000)
         out["materials"] = p.text("materials", record.get("materials"), max_length=5000)
         out["capacity_per_month"] = p.decimal("capacity_per_month", record.get("capacity_per_month"))

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from marketplace.listings.fields import CHOICE_TITLES_RU
-from marketplace.listings.models import KIND_TITLES_RU, OFFER_KINDS, ListingKind
+from marketplace.listings.models import KIND_TITLES_RU, OFFER_KINDS, ListingKind, Side
+from marketplace.listings.operations_fields import OPERATION_KINDS, PARAMETER_FIELDS
 
 
 @dataclass(frozen=True)
 class FormField:
     name: str
     label: str
-    type: str = "text"  # text | textarea | number | date | select | codes
+    type: str = "text"  # text | textarea | number | date | select | codes | operations | parameter
     help: str = ""
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()
@@ -85,8 +86,46 @@ STATUS_TITLES_RU = {"draft": "черновик", "active": "опубликова
                     "hidden": "скрыто координатором"}
 
 
+OPERATIONS = FormField("operations", "Операции из каталога", "operations",
+                       "Начните вводить название операции и выберите из списка, или нажмите на подсказку, найденную "
+                       "в описании. Коды ОКВЭД2/ОКПД2, если их не указать, возьмутся из операций.")
+# Parameter fields: (what a shop can do, what the job is), and a hint.
+PARAMETER_LABELS: dict[str, tuple[str, str, str]] = {
+    "material_ids": ("Материалы, с которыми работаете", "Материал детали",
+                     "Выберите из списка: группа (сталь) или марка (09Г2С, АМг6); несколько — через «;»."),
+    "max_length_mm": ("Наибольшая длина детали, мм", "Длина детали, мм", "Рабочая зона, стол, камера."),
+    "max_width_mm": ("Наибольшая ширина детали, мм", "Ширина детали, мм", ""),
+    "max_height_mm": ("Наибольшая высота детали, мм", "Высота детали, мм", ""),
+    "max_diameter_mm": ("Наибольший диаметр, мм", "Диаметр детали, мм", ""),
+    "max_mass_kg": ("Наибольшая масса детали, кг", "Масса детали, кг", ""),
+    "min_thickness_mm": ("Толщина от, мм", "", "Наименьшая толщина металла или стенки."),
+    "max_thickness_mm": ("Толщина до, мм", "Толщина, мм", ""),
+    "tolerance_it": ("Точность, которую держите: квалитет IT", "Требуемый квалитет точности IT",
+                     "Число от 1 до 18: IT7 — «7»."),
+    "roughness_ra_um": ("Лучшая шероховатость Ra, мкм", "Требуемая шероховатость Ra, мкм", "Например 0,8."),
+    "batch_min": ("Партия от, шт", "", ""),
+    "batch_max": ("Партия до, шт", "", ""),
+}
+
+
+def parameter_fields(side: Side) -> tuple[FormField, ...]:
+    """The parameter inputs of a form: labelled for what a shop can do (an offer) or what the job is (a need)."""
+    out = []
+    for name in ("material_ids", *PARAMETER_FIELDS):
+        offer_label, need_label, hint = PARAMETER_LABELS[name]
+        label = offer_label if side == Side.OFFER else need_label
+        if label:
+            out.append(FormField(name, label, "parameter", hint))
+    return tuple(out)
+
+
 def form_fields(kind: ListingKind) -> tuple[FormField, ...]:
-    return KIND_FORM_FIELDS[kind]
+    """The fields of ``kind``'s form; a kind that names catalogue operations gets the picker after the description."""
+    fields = KIND_FORM_FIELDS[kind]
+    if kind not in OPERATION_KINDS:
+        return fields
+    at = [f.name for f in fields].index("description") + 1
+    return (*fields[:at], OPERATIONS, *fields[at:])
 
 
 def kind_title(kind: ListingKind) -> str:

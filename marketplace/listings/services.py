@@ -30,6 +30,8 @@ from marketplace.listings.fields import (
     parse_listing_fields,
 )
 from marketplace.listings.models import LISTING_CLASSES, Listing, ListingCode, ListingKind, ListingStatus, Side
+from marketplace.listings.operations_fields import parameters_record
+from marketplace.operations.models import ListingOperation
 from marketplace.organizations.models import Organization, OrganizationKind
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,8 @@ log = logging.getLogger(__name__)
 EDITABLE_KINDS = frozenset(set(ListingKind) - {ListingKind.TENDER_LOT})
 # Columns compared (and audited) on update.
 AUDITED_COLUMNS = ("status", "title", "description", "region_code", "town_id", "quantity", "unit", "price", "budget",
-                   "currency", "lead_time_days", "starts_on", "ends_on", "certifications", *sorted(KIND_COLUMNS))
+                   "currency", "lead_time_days", "starts_on", "ends_on", "certifications", "parameters",
+                   *sorted(KIND_COLUMNS))
 PUBLISHABLE_STATUSES = {"draft": ListingStatus.DRAFT, "active": ListingStatus.ACTIVE}
 MAX_RENEWAL = timedelta(days=366)
 
@@ -47,7 +50,8 @@ def create_listing(kind: ListingKind | str, organization: Organization, data: Ma
                    *, ref: Reference | None = None) -> Listing:
     """Create a listing of ``kind`` for ``organization`` from raw ``data`` (form, JSON or import field names:
     title, description, okpd2, okved2, quantity, unit, price, budget, currency, region, town, lead_time_days,
-    starts_on, ends_on, certifications, status = draft|active, external_id, and the kind's own fields)."""
+    starts_on, ends_on, certifications, status = draft|active, external_id, operations, material_ids, the parameter
+    fields, and the kind's own fields)."""
     p = FieldParser()
     kind = _parse_kind(p, kind)
     if kind is not None:
@@ -67,7 +71,8 @@ def create_listing(kind: ListingKind | str, organization: Organization, data: Ma
     _apply(listing, values, organization)
     db.session.add(listing)
     db.session.flush()
-    record_audit("create", "listing", listing.id, {"kind": kind.value, **_snapshot(listing)}, user_id=_uid(user))
+    record_audit("create", "listing", listing.id, {"kind": kind.value, **_snapshot(listing),
+                                                   "operations": listing.operation_ids}, user_id=_uid(user))
     record_outbox("listing", listing.id, "upsert")
     db.session.flush()
     log.info("listing %s (%s) created for organization %s by %s", listing.id, kind.value, organization.id, _uid(user))
@@ -89,12 +94,15 @@ def update_listing(listing: Listing, data: Mapping[str, Any], user: User | None,
         raise ValidationFailed(p.errors)
     before = _snapshot(listing)
     before_codes = [(c.scheme, c.code) for c in listing.codes]
+    before_operations = listing.operation_ids
     listing.status = status
     _apply(listing, values, listing.organization)
     after = _snapshot(listing)
     changes = {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
     if before_codes != values["_codes"]:
         changes["codes"] = [before_codes, values["_codes"]]
+    if before_operations != values["_operations"]:
+        changes["operations"] = [before_operations, values["_operations"]]
     if changes:
         record_audit("update", "listing", listing.id, changes, user_id=_uid(user))
         record_outbox("listing", listing.id, "upsert")
@@ -226,6 +234,7 @@ def listing_record(listing: Listing) -> dict[str, Any]:
         "ends_on": listing.ends_on.isoformat() if listing.ends_on else "",
         "certifications": "; ".join(listing.certifications or []),
         "status": listing.status.value,
+        "operations": "; ".join(listing.operation_ids), **parameters_record(listing.parameters),
     }
     for name in KIND_FIELDS[listing.kind] & KIND_COLUMNS:
         value = getattr(listing, name, None)
@@ -293,6 +302,13 @@ def _apply(listing: Listing, values: dict[str, Any], organization: Organization)
             db.session.flush()  # delete the old rows before inserting rows with the same keys
         listing.codes.extend(ListingCode(scheme=s, code=c, position=i) for i, (s, c) in enumerate(wanted))
         _renumber(listing)
+    listing.parameters = values["_parameters"]
+    if listing.operation_ids != values["_operations"]:
+        listing.operation_links.clear()
+        if listing.id is not None:
+            db.session.flush()
+        listing.operation_links.extend(ListingOperation(operation_id=op_id, position=i)
+                                       for i, op_id in enumerate(values["_operations"]))
 
 
 def _renumber(listing: Listing) -> None:
@@ -317,6 +333,8 @@ def _snapshot(listing: Listing) -> dict[str, Any]:
             value = value.value
         elif isinstance(value, list):
             value = list(value)
+        elif isinstance(value, dict):
+            value = dict(value)
         out[name] = value
     return out
 

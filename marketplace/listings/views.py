@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace.accounts.views import region_choices
@@ -18,8 +18,10 @@ from marketplace.listings.forms import (
     STATUS_TITLES_RU,
     form_fields,
     kind_title,
+    parameter_fields,
 )
 from marketplace.listings.models import KIND_TITLES_RU, ListingKind, ListingStatus, Side
+from marketplace.listings.operations_fields import current_catalogue, parameters_in_words
 
 bp = Blueprint("listings", __name__)
 
@@ -64,11 +66,74 @@ def _kind_or_404(kind: str) -> ListingKind:
     return value
 
 
+def _operations_context(kind: ListingKind, values: dict[str, Any]) -> dict[str, Any]:
+    """The picker's state: the chosen operations (with their parameter keys), the chosen materials, the operations
+    recognised in the title and description, and which parameter inputs the chosen operations use."""
+    catalogue = current_catalogue()
+    raw = values.get("operations") or ""
+    ids = raw if isinstance(raw, list) else [i for i in str(raw).replace(",", ";").replace(" ", ";").split(";") if i]
+    chosen = [catalogue.get(i) for i in ids if i in catalogue]
+    used = {k for op in chosen for k in op.parameters}  # type: ignore[union-attr]
+    used = {"material_ids" if k == "materials" else k for k in used}
+    mats = [m.strip() for m in str(values.get("material_ids") or "").split(";") if m.strip()]
+    text = " ".join(str(values.get(k) or "") for k in ("title", "description")).strip()
+    suggested = [r for r in catalogue.recognize(text, top=5) if r.operation_id not in ids] if text else []
+    return {"chosen_operations": chosen, "used_parameters": used,
+            "chosen_materials": [(m, catalogue.materials.title(m)) for m in mats],
+            "suggested_operations": [(r, catalogue.get(r.operation_id)) for r in suggested],
+            "parameter_fields": parameter_fields(kind.side)}
+
+
 def _render_form(kind: ListingKind, values: dict[str, Any], errors: dict[str, list[str]], *, listing=None,
                  organization=None, status: int = 200) -> tuple[str, int]:
     return render_template("listings/form.html", kind=kind, kind_title=kind_title(kind), fields=form_fields(kind),
                            values=values, errors=errors, listing=listing, organization=organization,
-                           regions=region_choices()), status
+                           regions=region_choices(), **_operations_context(kind, values)), status
+
+
+def _brief(op: Any) -> dict[str, Any]:
+    catalogue = current_catalogue()
+    return {"id": op.id, "name": op.name, "path": " › ".join(o.name for o in catalogue.path(op.id)[:-1]),
+            "parameters": ["material_ids" if k == "materials" else k for k in op.parameters]}
+
+
+@bp.get("/my/listings/operations/search")
+@login_required
+def operations_search() -> Any:
+    """The picker's search-as-you-type over the catalogue (names, synonyms, abbreviations)."""
+    q = (request.args.get("q") or "").strip()[:200]
+    found = current_catalogue().search(q, limit=15) if q else []
+    return jsonify([_brief(op) for op in found])
+
+
+@bp.get("/my/listings/operations/suggest")
+@login_required
+def operations_suggest() -> Any:
+    """Operations recognised in a listing's title and description, surest first."""
+    from matching.parameters import extract_parameters
+
+    text = (request.args.get("text") or "").strip()[:4000]
+    catalogue = current_catalogue()
+    found = catalogue.recognize(text, top=5) if text else []
+    return jsonify({"operations": [{**_brief(catalogue.get(r.operation_id)), "confidence": round(r.confidence, 3),
+                                    "matched": r.matched} for r in found],
+                    "parameters": extract_parameters(text, catalogue.materials) if text else {}})
+
+
+@bp.get("/my/listings/materials/search")
+@login_required
+def materials_search() -> Any:
+    """Materials of the list whose name, synonym or grade starts with the typed words."""
+    q = (request.args.get("q") or "").strip().lower().replace("ё", "е")[:100]
+    out = []
+    if q:
+        for m in current_catalogue().materials.materials.values():
+            texts = [m.name.lower(), *m.synonyms, *(g.lower() for g in m.grades)]
+            if any(t.replace("ё", "е").startswith(q) or f" {q}" in t.replace("ё", "е") for t in texts):
+                out.append({"id": m.id, "name": m.name, "grades": list(m.grades[:8])})
+            if len(out) >= 20:
+                break
+    return jsonify(out)
 
 
 @bp.route("/my/listings/new/<kind>", methods=["GET", "POST"])
@@ -103,11 +168,14 @@ def detail(listing_id: int) -> str:
 
     matches = matches_context(listing) if can_see_matches(current_user, listing) else {}
     matches.pop("listing", None)
+    catalogue = current_catalogue()
     return render_template("listings/detail.html", listing=listing, show_matches=bool(matches), **matches,
                            fields=form_fields(listing.kind)
                            if listing.kind in services.EDITABLE_KINDS else (),
                            record=services.listing_record(listing), kind_title=KIND_TITLES_RU[listing.kind],
                            status_titles=STATUS_TITLES_RU, hidden_reason=services.hidden_reason(listing),
+                           operations=[(i, catalogue.get(i)) for i in listing.operation_ids],
+                           parameters_text=parameters_in_words(listing.parameters, listing.side, catalogue),
                            can_edit=permissions.can_edit_listing(current_user, listing))
 
 
