@@ -126,10 +126,32 @@ def close_search(*, keep_encoder: bool = False) -> None:
 
 # Documents -------------------------------------------------------------------------------------
 
-def listing_text(listing: Listing, code_names: dict[tuple[str, str], str]) -> str:
-    """The text the engine reads for a listing: title, description and the names of its codes."""
+def listing_text(listing: Listing, code_names: dict[tuple[str, str], str], catalogue=None) -> str:
+    """The text the engine reads for a listing: title, description, the names of its catalogue operations and of
+    its codes."""
     names = [code_names.get((c.scheme, c.code), "") for c in listing.codes]
-    return ". ".join(part for part in [listing.title, listing.description, *names] if part)
+    ops = []
+    if catalogue is not None:
+        ops = [op.name for op in (catalogue.get(i) for i in listing.operation_ids) if op is not None]
+    return ". ".join(dict.fromkeys(part for part in [listing.title, listing.description, *ops, *names] if part))
+
+
+def listing_operations(listing: Listing, catalogue) -> tuple[str, ...]:
+    """The listing's catalogue operations with every ancestor: a filter on ``machining.turning`` finds CNC turning."""
+    from search.relevance import with_ancestors
+
+    known = [i for i in listing.operation_ids if i in catalogue]
+    return with_ancestors(known, catalogue.ancestors)
+
+
+def _catalogue():
+    from marketplace.operations.catalogue import get_catalogue
+
+    try:
+        return get_catalogue()
+    except Exception:  # a broken or missing catalogue must not stop indexing: listings go in without operations
+        log.exception("the operations catalogue could not be loaded; indexing without operations")
+        return None
 
 
 def _code_names(listings: Sequence[Listing]) -> dict[tuple[str, str], str]:
@@ -156,7 +178,8 @@ def listing_documents(listings: Sequence[Listing], encoder=None) -> list:
     encoder = encoder or get_encoder()
     names = _code_names(listings)
     districts = _districts()
-    texts = [listing_text(listing, names) for listing in listings]
+    catalogue = _catalogue()
+    texts = [listing_text(listing, names, catalogue) for listing in listings]
     vectors = encoder.encode_passages(texts)
     docs = []
     for listing, text, vector in zip(listings, texts, vectors, strict=True):
@@ -169,7 +192,8 @@ def listing_documents(listings: Sequence[Listing], encoder=None) -> list:
             quantity=float(listing.quantity) if listing.quantity is not None else None, unit=listing.unit,
             price=float(listing.price) if listing.price is not None else None,
             starts_on=listing.starts_on, ends_on=listing.ends_on, status=listing.status.value,
-            updated_at=listing.updated_at, vector=vector))
+            updated_at=listing.updated_at, vector=vector,
+            operations=listing_operations(listing, catalogue) if catalogue is not None else ()))
     return docs
 
 
@@ -177,7 +201,7 @@ def _load_listings(ids: Sequence[int]) -> list[Listing]:
     if not ids:
         return []
     return list(db.session.scalars(select(Listing).where(Listing.id.in_(list(ids)))
-                                   .options(selectinload(Listing.codes))))
+                                   .options(selectinload(Listing.codes), selectinload(Listing.operation_links))))
 
 
 # Outbox, reindex, check --------------------------------------------------------------------------

@@ -66,13 +66,13 @@ def test_browsing_without_words_lists_newest_first(client, world):
     assert found == sorted(public, reverse=True)
 
 
-def test_finder_counts_the_match_set_and_falls_back_to_meaning(app, db, world):
+def test_finder_counts_the_match_set_and_says_when_nothing_is_relevant(app, db, world):
     result = find_listings(ListingCriteria(text="токарные работы"))
-    assert result.total == 3 and not result.similar
+    assert result.total == 3 and not result.suggestions
     assert result.facets["side"] == {"offer": 2, "need": 1}
     assert result.facets["region"] == {"27": 1, "25": 2}
-    result = find_listings(ListingCriteria(text="зубофрезерование"))  # no listing has the word
-    assert result.similar and result.listings
+    result = find_listings(ListingCriteria(text="зубофрезерование"))  # no listing has the word or its meaning
+    assert result.total == 0 and not result.listings and result.suggestions  # no whole-catalogue fallback
     assert text_listing_ids("токарных работ")[:1] in ([world["turning_27"]], [world["turning_25"]])
 
 
