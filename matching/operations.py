@@ -47,18 +47,26 @@ def _key(word: str) -> str:
 def words_of(text: str) -> list[str]:
     """Word tokens with hyphenated compounds split into their parts: «токарно-фрезерная» is «токарно» and
     «фрезерная» (the compound is read by its parts, not by a prefix of its first part), «3D-печать» is «3d», «печать»."""
+    return _split(text)[0]
+
+
+def _split(text: str) -> tuple[list[str], frozenset[int]]:
+    """The words and the positions i whose word i and i + 1 were one hyphenated token."""
     out: list[str] = []
+    joined: set[int] = set()
     for token in tokenize(text):
-        out.extend(p for p in token.split("-") if p) if "-" in token else out.append(token)
-    return out
+        parts = [p for p in token.split("-") if p] if "-" in token else [token]
+        joined.update(range(len(out), len(out) + len(parts) - 1))
+        out.extend(parts)
+    return out, frozenset(joined)
 
 
 # Endings that turn one stem into another form of the same word: an adjective, a verbal noun, trade slang
 # («фрезер|н» ~ «фрезер|овк» ~ «фрезер|овочн», «токар|н» ~ «токар|к», «закал|к» ~ «закал|очн», «лист» ~ «лист|ов»).
-_TAILS = frozenset("н к ов овк ован овочн овальн альн ан очн ичн ическ ск енн ен ени ион ионн ок".split())
+_TAILS = frozenset(["н", "к", "ов", "овк", "ован", "овочн", "овальн", "альн", "ан", "очн", "ичн", "ическ", "ск", "енн", "ен", "ени", "ион", "ионн", "ок"])
 # A bare stem and a derived one are the same word only through an adjective ending: «штамп» (a die) is not
 # «штамп|овк» (stamping), «цинк» (the metal) is not «цинк|ован» (galvanizing).
-_ADJECTIVE_TAILS = frozenset("н ов ск енн ичн ическ ион ионн".split())
+_ADJECTIVE_TAILS = frozenset(["н", "ов", "ск", "енн", "ичн", "ическ", "ион", "ионн"])
 
 
 @lru_cache(maxsize=200_000)
@@ -371,14 +379,14 @@ class OperationCatalogue:
 
     def recognize(self, text: str, top: int = 5, min_confidence: float = 0.5) -> list[Recognized]:
         """The operations named in ``text``, most specific and surest first."""
-        words = words_of(text)
+        words, joined = _split(text)
         keys = [_key(t) for t in words]
         found: dict[str, _Found] = {}
         candidates: dict[int, _Phrase] = {}
         for k in set(keys):
             for ph in self._by_key.get(k[:4] if len(k) >= 4 else k, ()):
                 candidates[id(ph)] = ph
-        where = _Positions(keys)
+        where = _Positions(keys, joined)
         for ph in candidates.values():
             match = _locate(ph, where)
             if match is None:
@@ -494,8 +502,9 @@ class OperationCatalogue:
 class _Positions:
     """Where each phrase word occurs in a text's stems, computed once per (phrase word, text)."""
 
-    def __init__(self, keys: Sequence[str]):
+    def __init__(self, keys: Sequence[str], joined: frozenset[int] = frozenset()):
         self.keys = keys
+        self.joined = joined
         self.distinct = tuple(dict.fromkeys(keys))
         self._hits: dict[str, list[int]] = {}
 
@@ -521,12 +530,11 @@ def _locate(phrase: _Phrase, where: _Positions, window: int = 4) -> tuple[list[i
         chosen = [start]
         for hits in hits_per_word[1:]:
             chosen.append(min(hits, key=lambda i: abs(i - start)))
-        for c in phrase.compounds:
-            if chosen[c + 1] != chosen[c] + 1:
-                nxt = [i for i in hits_per_word[c + 1] if i == chosen[c] + 1]
-                if not nxt:
-                    break
-                chosen[c + 1] = nxt[0]
+        for c in phrase.compounds:  # «токарно-фрезерная», not «токарные, фрезерные»
+            pair = [i for i in hits_per_word[c] if i in where.joined and i + 1 in hits_per_word[c + 1]]
+            if not pair:
+                break
+            chosen[c], chosen[c + 1] = pair[0], pair[0] + 1
         else:
             span = max(chosen) - min(chosen) + 1
             if span <= len(phrase.keys) + window and (best is None or span < best[1]):
