@@ -124,4 +124,7 @@ def register(group: click.Group) -> None:
 
     group.add_command(operations_group)
     eval_group.add_command(eval_operations_command)
+    from marketplace.indexing.eval_search import eval_search_command
+
+    eval_group.add_command(eval_search_command)
 
