@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from marketplace.api.openapi import MAX_ID
 from marketplace.listings.fields import CHOICES
 from marketplace.listings.models import NEED_KINDS, OFFER_KINDS, ListingKind, ListingStatus, Side
+from matching.parameters import PARAMETERS
 
 # Output --------------------------------------------------------------------------------------------
 
@@ -79,6 +80,13 @@ class OrganizationSchema(Schema):
     updated_at = fields.DateTime(required=True)
 
 
+def _parameter_output(key: str) -> fields.Function:
+    spec = PARAMETERS[key]
+    return fields.Function(lambda listing: (listing.parameters or {}).get(key), metadata={
+        "type": "integer" if spec.kind == "integer" else "number", "nullable": True,
+        "description": f"{spec.title_ru}{', ' + spec.unit if spec.unit else ''}."})
+
+
 class ListingSchema(Schema):
     id = fields.Integer(required=True)
     kind = fields.String(required=True)
@@ -119,6 +127,23 @@ class ListingSchema(Schema):
     lot_number = fields.Integer(allow_none=True)
     frequency = fields.String(allow_none=True)
     mode = fields.String(allow_none=True)
+    # Catalogue operations and engineering parameters: the same flat fields as the input (docs/api.md).
+    operations = fields.List(fields.String(), attribute="operation_ids", required=True,
+                             metadata={"description": "Операции каталога (/api/v1/operations), первая — основная."})
+    material_ids = fields.Function(lambda listing: list((listing.parameters or {}).get("materials") or []),
+                                   metadata={"type": "array", "items": {"type": "string"},
+                                             "description": "Материалы из справочника (id)."})
+    max_length_mm = _parameter_output("max_length_mm")
+    max_width_mm = _parameter_output("max_width_mm")
+    max_height_mm = _parameter_output("max_height_mm")
+    max_diameter_mm = _parameter_output("max_diameter_mm")
+    max_mass_kg = _parameter_output("max_mass_kg")
+    min_thickness_mm = _parameter_output("min_thickness_mm")
+    max_thickness_mm = _parameter_output("max_thickness_mm")
+    tolerance_it = _parameter_output("tolerance_it")
+    roughness_ra_um = _parameter_output("roughness_ra_um")
+    batch_min = _parameter_output("batch_min")
+    batch_max = _parameter_output("batch_max")
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
 
@@ -255,6 +280,19 @@ CREATABLE_KINDS = sorted(k.value for k in (OFFER_KINDS | NEED_KINDS) - {ListingK
 EDITABLE_STATUSES = [ListingStatus.DRAFT.value, ListingStatus.ACTIVE.value]
 
 
+def _parameter_input(key: str) -> fields.Raw:
+    """A parameter as the services read it: a number (a text with one is accepted too, as in the import); the value
+    is checked by the listing services, so the API, the forms and the import refuse it with one message."""
+    spec = PARAMETERS[key]
+    bounds = {"minimum": spec.minimum, "maximum": spec.maximum}
+    if spec.exclusive_minimum:
+        bounds["exclusiveMinimum"] = True
+    return fields.Raw(allow_none=True, metadata={
+        "type": "integer" if spec.kind == "integer" else "number", "nullable": True, **bounds,
+        "description": f"{spec.title_ru}{', ' + spec.unit if spec.unit else ''}; только для параметров выбранных "
+                       "операций."})
+
+
 class ListingFieldsSchema(Schema):
     """The fields of an offer or a need, named as in the import format (docs/import-format.md)."""
 
@@ -289,6 +327,22 @@ class ListingFieldsSchema(Schema):
     rate_period = fields.String(allow_none=True, validate=validate.OneOf(sorted(CHOICES["rate_period"])))
     frequency = fields.String(allow_none=True, validate=validate.OneOf(sorted(CHOICES["frequency"])))
     mode = fields.String(allow_none=True, validate=validate.OneOf(sorted(CHOICES["mode"])))
+    operations = fields.List(Text(max_length=80), allow_none=True, validate=validate.Length(max=50), metadata={
+        "description": "Id операций каталога (GET /api/v1/operations?q=…), первая — основная. Если коды ОКПД2 и "
+                       "ОКВЭД2 не указаны, берутся коды операций."})
+    material_ids = fields.List(Text(max_length=200), allow_none=True, validate=validate.Length(max=100), metadata={
+        "description": "Материалы: id, название или марка из справочника материалов (сталь, steel.carbon, 09Г2С)."})
+    max_length_mm = _parameter_input("max_length_mm")
+    max_width_mm = _parameter_input("max_width_mm")
+    max_height_mm = _parameter_input("max_height_mm")
+    max_diameter_mm = _parameter_input("max_diameter_mm")
+    max_mass_kg = _parameter_input("max_mass_kg")
+    min_thickness_mm = _parameter_input("min_thickness_mm")
+    max_thickness_mm = _parameter_input("max_thickness_mm")
+    tolerance_it = _parameter_input("tolerance_it")
+    roughness_ra_um = _parameter_input("roughness_ra_um")
+    batch_min = _parameter_input("batch_min")
+    batch_max = _parameter_input("batch_max")
 
 
 class ListingCreateSchema(ListingFieldsSchema):

@@ -32,6 +32,7 @@ from marketplace.listings.fields import (
     parse_place,
 )
 from marketplace.listings.models import Listing, ListingCode, ListingKind, ListingStatus, Side
+from marketplace.operations.models import ListingOperation, Operation
 from marketplace.organizations.models import Organization, OrganizationKind
 from marketplace.organizations.validators import inn_error, ogrn_error
 from marketplace.tenders.models import Tender, TenderStatus
@@ -41,12 +42,12 @@ BATCH = 2000
 
 ORG_FIELDS = {"type", "country", "tax_id", "ogrn", "name", "region", "town", "kind", "address", "lat", "lon",
               "description", "website", "email", "phone"}
-# Columns compared to decide whether a listing row changed; "codes" is compared separately.
+# Columns compared to decide whether a listing row changed; "codes" and "operations" are compared separately.
 LISTING_COLUMNS = ["kind", "side", "status", "title", "description", "country_code", "region_code", "town_id", "lat",
                    "lon", "quantity", "unit", "price", "budget", "currency", "lead_time_days", "starts_on", "ends_on",
                    "certifications", "equipment", "materials", "capacity_per_month", "capacity_unit", "min_lot",
                    "stock", "condition", "location", "equipment_model", "rate_period", "tender_id", "lot_number",
-                   "frequency", "mode"]
+                   "frequency", "mode", "parameters"]
 ORG_COLUMNS = ["name", "ogrn", "region_code", "town_id", "address", "lat", "lon", "kind", "description", "website",
                "email", "phone"]
 
@@ -94,6 +95,7 @@ class _Reference:
     towns: dict[tuple[str, str], tuple[int, float, float]]
     okpd2: set[str]
     okved2: set[str]
+    operations: set[str]
 
     @classmethod
     def load(cls) -> _Reference:
@@ -105,6 +107,7 @@ class _Reference:
                    s.execute(select(Town.id, Town.region_code, Town.name, Town.lat, Town.lon))},
             okpd2=set(s.scalars(select(ClassifierCode.code).where(ClassifierCode.scheme == "okpd2"))),
             okved2=set(s.scalars(select(ClassifierCode.code).where(ClassifierCode.scheme == "okved2"))),
+            operations=set(s.scalars(select(Operation.id))),
         )
 
     # The lookups of ``marketplace.listings.fields.Reference``, answered from memory.
@@ -119,6 +122,9 @@ class _Reference:
 
     def has_code(self, scheme: str, code: str) -> bool:
         return code in (self.okpd2 if scheme == "okpd2" else self.okved2 if scheme == "okved2" else ())
+
+    def has_operation(self, op_id: str) -> bool:
+        return op_id in self.operations
 
 
 def import_file(path: str | Path, *, skip_invalid: bool = False, user_id: int | None = None,
@@ -336,7 +342,7 @@ def _write_listings(listings: list[tuple[int, dict[str, Any]]], orgs: dict[tuple
     t = Listing.__table__
     now = utcnow()
     tenders = _resolve_tenders(listings, orgs, report)
-    rows: list[tuple[dict[str, Any], list[tuple[str, str]]]] = []
+    rows: list[tuple[dict[str, Any], list[tuple[str, str]], list[str]]] = []
     for _number, parsed in listings:
         org = orgs[(parsed["_org_country"], parsed["_tax_id"])]
         values = {c: parsed.get(c) for c in LISTING_COLUMNS}
@@ -348,33 +354,41 @@ def _write_listings(listings: list[tuple[int, dict[str, Any]]], orgs: dict[tuple
             values["tender_id"] = tenders[(org["id"], parsed["tender"])]
         values["organization_id"] = org["id"]
         values["external_id"] = parsed["external_id"]
-        rows.append((values, parsed["_codes"]))
+        values["parameters"] = parsed["_parameters"]
+        rows.append((values, parsed["_codes"], parsed["_operations"]))
 
-    existing = _existing_listings({(v["organization_id"], v["external_id"]) for v, _ in rows})
-    new_rows, new_codes, changed, changed_codes = [], [], [], {}
-    for values, codes in rows:
+    existing = _existing_listings({(v["organization_id"], v["external_id"]) for v, _, _ in rows})
+    new_rows, new_codes, new_ops, changed, changed_codes, changed_ops = [], [], [], [], {}, {}
+    for values, codes, ops in rows:
         current = existing.get((values["organization_id"], values["external_id"]))
         if current is None:
             new_rows.append({**values, "attributes": {}, "created_by_id": user_id, "created_at": now,
                              "updated_at": now})
             new_codes.append(codes)
+            new_ops.append(ops)
             continue
         codes_changed = current["_codes"] != codes
-        if codes_changed or any(_differs(current[c], values[c]) for c in LISTING_COLUMNS):
+        ops_changed = current["_operations"] != ops
+        if codes_changed or ops_changed or any(_differs(current[c], values[c]) for c in LISTING_COLUMNS):
             changed.append({"_id": current["id"], **{c: values[c] for c in LISTING_COLUMNS}, "updated_at": now})
             if codes_changed:
                 changed_codes[current["id"]] = codes
+            if ops_changed:
+                changed_ops[current["id"]] = ops
         else:
             report.listings_unchanged += 1
 
     outbox: list[dict[str, Any]] = []
     code_rows: list[dict[str, Any]] = []
+    op_rows: list[dict[str, Any]] = []
     for start in track(range(0, len(new_rows), BATCH), "Предложения и потребности", max(1, len(new_rows) // BATCH)):
         batch = new_rows[start:start + BATCH]
         result = db.session.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), batch)
-        for (listing_id,), codes in zip(result, new_codes[start:start + BATCH], strict=True):
+        for (listing_id,), codes, ops in zip(result, new_codes[start:start + BATCH], new_ops[start:start + BATCH],
+                                             strict=True):
             code_rows.extend({"listing_id": listing_id, "scheme": s, "code": c, "position": i}
                              for i, (s, c) in enumerate(codes))
+            op_rows.extend({"listing_id": listing_id, "operation_id": o, "position": i} for i, o in enumerate(ops))
             outbox.append({"entity_type": "listing", "entity_id": listing_id, "op": "upsert", "topic": "search",
                            "created_at": now, "attempts": 0})
     for start in range(0, len(changed), BATCH):
@@ -387,10 +401,19 @@ def _write_listings(listings: list[tuple[int, dict[str, Any]]], orgs: dict[tuple
         for listing_id, codes in changed_codes.items():
             code_rows.extend({"listing_id": listing_id, "scheme": s, "code": c, "position": i}
                              for i, (s, c) in enumerate(codes))
+    if changed_ops:
+        ids = list(changed_ops)
+        for start in range(0, len(ids), 500):
+            db.session.execute(delete(ListingOperation.__table__).where(
+                ListingOperation.__table__.c.listing_id.in_(ids[start:start + 500])))
+        for listing_id, ops in changed_ops.items():
+            op_rows.extend({"listing_id": listing_id, "operation_id": o, "position": i} for i, o in enumerate(ops))
     outbox.extend({"entity_type": "listing", "entity_id": row["_id"], "op": "upsert", "topic": "search",
                    "created_at": now, "attempts": 0} for row in changed)
     for start in range(0, len(code_rows), BATCH * 2):
         db.session.execute(insert(ListingCode.__table__), code_rows[start:start + BATCH * 2])
+    for start in range(0, len(op_rows), BATCH * 2):
+        db.session.execute(insert(ListingOperation.__table__), op_rows[start:start + BATCH * 2])
     for start in range(0, len(outbox), BATCH * 2):
         db.session.execute(insert(OutboxEvent.__table__), outbox[start:start + BATCH * 2])
     report.listings_created = len(new_rows)
@@ -436,7 +459,7 @@ def _existing_listings(keys: set[tuple[int, str]]) -> dict[tuple[int, str], dict
         for row in db.session.execute(stmt).mappings():
             key = (row["organization_id"], row["external_id"])
             if key in keys:
-                out[key] = {**row, "_codes": []}
+                out[key] = {**row, "_codes": [], "_operations": []}
     if out:
         by_id = {v["id"]: v for v in out.values()}
         ids = list(by_id)
@@ -446,4 +469,10 @@ def _existing_listings(keys: set[tuple[int, str]]) -> dict[tuple[int, str], dict
                 ct.c.listing_id.in_(ids[start:start + 1000])).order_by(ct.c.listing_id, ct.c.position)
             for listing_id, scheme, code in db.session.execute(stmt):
                 by_id[listing_id]["_codes"].append((scheme, code))
+        ot = ListingOperation.__table__
+        for start in range(0, len(ids), 1000):
+            stmt = select(ot.c.listing_id, ot.c.operation_id).where(
+                ot.c.listing_id.in_(ids[start:start + 1000])).order_by(ot.c.listing_id, ot.c.position)
+            for listing_id, op_id in db.session.execute(stmt):
+                by_id[listing_id]["_operations"].append(op_id)
     return out
