@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from marketplace.indexing.views import bp as search_bp
 
     app.register_blueprint(search_bp)  # the search page; the menu links it as "search.index"
+    app.register_blueprint(__import__("marketplace.operations.views", fromlist=["bp"]).bp)  # /operations
     from marketplace.commands import register
 
     register(app.cli)
