@@ -221,3 +221,14 @@ def viewer_region_code(user: Any, requested: str | None = None) -> str | None:
         return requested
     org = current_organization(user)
     return org.region_code if org is not None else None
+
+
+def operation_choices(catalogue: OperationCatalogue) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Choices of an operation filter: (family name, [(operation id, name indented by depth)]), the family first."""
+    def walk(op: Operation, depth: int, options: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        options.append((op.id, "\u00a0\u00a0" * depth + op.name))
+        for child in sorted(catalogue.children(op.id), key=lambda c: c.position):
+            walk(child, depth + 1, options)
+        return options
+
+    return [(root.name, walk(root, 0, [])) for root in sorted(catalogue.roots(), key=lambda op: op.position)]

@@ -12,6 +12,7 @@ from marketplace.classifiers.models import ClassifierCode
 from marketplace.extensions import db
 from marketplace.geo.models import FederalDistrict, Region, Town
 from marketplace.listings.models import OFFER_KINDS, Listing, ListingCode, ListingKind, ListingStatus, Side
+from marketplace.operations.models import ListingOperation
 from marketplace.organizations.models import Organization
 
 
@@ -58,16 +59,21 @@ def region_organizations(region_code: str) -> list[Organization]:
 @dataclass(frozen=True)
 class OfferFilter:
     """Which offers make an organization count: ОКПД2 section (letter) or class (two digits), kind of offer,
-    certification ("any" — some certificate; other text — a certificate whose name contains it)."""
+    certification ("any" — some certificate; other text — a certificate whose name contains it), catalogue
+    operation (the offer names it or a more specific one). ``unknown_operation`` keeps an id the catalogue does not
+    have, for the page to say so (the filter is then not applied)."""
 
     section: str | None = None
     okpd2_class: str | None = None
     kind: ListingKind | None = None
     certification: str | None = None
+    operation: str | None = None
+    operation_ids: tuple[str, ...] = ()  # the operation and its descendants
+    unknown_operation: str | None = None
 
     @property
     def active(self) -> bool:
-        return any((self.section, self.okpd2_class, self.kind, self.certification))
+        return any((self.section, self.okpd2_class, self.kind, self.certification, self.operation))
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> OfferFilter:
@@ -77,14 +83,30 @@ class OfferFilter:
         kind_value = (args.get("kind") or "").strip()
         kind = ListingKind(kind_value) if kind_value in {k.value for k in OFFER_KINDS} else None
         certification = (args.get("certification") or "").strip()[:100] or None
+        operation, operation_ids, unknown = _operation_arg(args.get("operation"))
         return cls(section=section if len(section) == 1 and section.isalpha() else None,
                    okpd2_class=okpd2_class if re.fullmatch(r"\d{2}", okpd2_class) else None,
-                   kind=kind, certification=certification)
+                   kind=kind, certification=certification, operation=operation, operation_ids=operation_ids,
+                   unknown_operation=unknown)
 
     def query_args(self) -> dict[str, str]:
         out = {"section": self.section, "okpd2_class": self.okpd2_class,
-               "kind": self.kind.value if self.kind else None, "certification": self.certification}
+               "kind": self.kind.value if self.kind else None, "certification": self.certification,
+               "operation": self.operation}
         return {k: v for k, v in out.items() if v}
+
+
+def _operation_arg(value: str | None) -> tuple[str | None, tuple[str, ...], str | None]:
+    """(operation id, it and its descendants, the unknown id) from ``?operation=``."""
+    op_id = (value or "").strip()[:80]
+    if not op_id:
+        return None, (), None
+    from marketplace.listings.operations_fields import current_catalogue
+
+    catalogue = current_catalogue()
+    if op_id not in catalogue:
+        return None, (), op_id
+    return op_id, (op_id, *catalogue.descendants(op_id)), None
 
 
 def _certified(certifications: list[str] | None, wanted: str) -> bool:
@@ -107,6 +129,9 @@ def _offers_query(offer_filter: OfferFilter) -> Select[Any]:
         query = query.where(Listing.id.in_(select(ListingCode.listing_id).where(
             ListingCode.scheme == "okpd2", or_(ListingCode.code == offer_filter.okpd2_class,
                                                ListingCode.code.startswith(offer_filter.okpd2_class + ".")))))
+    if offer_filter.operation_ids:
+        query = query.where(Listing.id.in_(select(ListingOperation.listing_id).where(
+            ListingOperation.operation_id.in_(offer_filter.operation_ids))))
     if offer_filter.section:
         query = query.where(Listing.id.in_(select(ListingCode.listing_id).join(
             ClassifierCode, (ClassifierCode.scheme == ListingCode.scheme) & (ClassifierCode.code == ListingCode.code))
