@@ -18,75 +18,28 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from matching.operation_words import (
+    ABBR_RE,
+    EQUIPMENT_NOUNS,
+    FILLER,
+    LINKS,
+    ON,
+    Phrase,
+    Positions,
+    is_adjective,
+    locate,
+    prefix,
+    same_word,
+    words_of,
+)
 from matching.parameters import PARAMETERS, MaterialCatalogue
-from matching.text import STOP_WORDS, stem, tokenize
+from matching.text import STOP_WORDS, stem
 
-# Words that say nothing about which operation is meant: they may be part of a phrase but never decide it.
-_FILLER_WORDS = ("работы работ услуги услуга обработка изготовление производство выполнение выполняем деталей детали "
-                 "изделий изделия по на из под для с")
-FILLER = frozenset(stem(w) for w in _FILLER_WORDS.split())
-# Nouns of machines and tools: «токарные станки», «сварочный полуавтомат» name equipment (a product), not the work.
-_EQUIPMENT_WORDS = ("станок станки станков станка станкам станочный оборудование инструмент инструмента полуавтомат "
-                    "полуавтоматы аппарат аппараты установка установки машина машины агрегат электроды проволока "
-                    "листогиб листогибы трубогиб трубогибы пресс прессы вальцы гильотина термопластавтомат принтер "
-                    "принтеры патрон патроны резец резцы фреза фрезы сверло сверла")
-EQUIPMENT_NOUNS = frozenset(stem(w) for w in _EQUIPMENT_WORDS.split())
-_ON = frozenset(("на", "в", "с"))  # «на станках», «в камере», «с ЧПУ»: where the work is done
-_LINKS = frozenset(("для", "по"))  # «станки для резки», «оборудование по гибке»
-_ABBR_RE = re.compile(r"(?<![0-9A-Za-zА-Яа-яЁё])([A-ZА-ЯЁ][A-ZА-ЯЁ0-9/\-]{0,9})(?![0-9A-Za-zА-Яа-яЁё])")
-
-
-def _key(word: str) -> str:
-    return stem(word)
-
-
-def words_of(text: str) -> list[str]:
-    """Word tokens with hyphenated compounds split into their parts: «токарно-фрезерная» is «токарно» and
-    «фрезерная» (the compound is read by its parts, not by a prefix of its first part), «3D-печать» is «3d», «печать»."""
-    return _split(text)[0]
-
-
-def _split(text: str) -> tuple[list[str], frozenset[int]]:
-    """The words and the positions i whose word i and i + 1 were one hyphenated token."""
-    out: list[str] = []
-    joined: set[int] = set()
-    for token in tokenize(text):
-        parts = [p for p in token.split("-") if p] if "-" in token else [token]
-        joined.update(range(len(out), len(out) + len(parts) - 1))
-        out.extend(parts)
-    return out, frozenset(joined)
-
-
-# Endings that turn one stem into another form of the same word: an adjective, a verbal noun, trade slang
-# («фрезер|н» ~ «фрезер|овк» ~ «фрезер|овочн», «токар|н» ~ «токар|к», «закал|к» ~ «закал|очн», «лист» ~ «лист|ов»).
-_TAILS = frozenset(["н", "к", "ов", "овк", "ован", "овочн", "овальн", "альн", "ан", "очн", "ичн", "ическ", "ск", "енн", "ен", "ени", "ион", "ионн", "ок"])
-# A bare stem and a derived one are the same word only through an adjective ending: «штамп» (a die) is not
-# «штамп|овк» (stamping), «цинк» (the metal) is not «цинк|ован» (galvanizing).
-_ADJECTIVE_TAILS = frozenset(["н", "ов", "ск", "енн", "ичн", "ическ", "ион", "ионн"])
-
-
-@lru_cache(maxsize=200_000)
-def same_word(a: str, b: str) -> bool:
-    """Two stems name the same word: equal, or a shared prefix of ≥ 4 letters followed by derivational endings
-    only (:data:`_TAILS`). «электрон» is not «электрод», «металл» is not «металлообработк», «лист» not «листогиб»."""
-    if a == b:
-        return True
-    common = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        common += 1
-    if common < 4:
-        return False
-    ta, tb = a[common:], b[common:]
-    if not ta or not tb:
-        return (ta or tb) in _ADJECTIVE_TAILS
-    return ta in _TAILS and tb in _TAILS
-
+__all__ = ["CatalogueError", "Operation", "OperationCatalogue", "Recognized", "same_word"]
 
 @dataclass(frozen=True)
 class Operation:
@@ -126,21 +79,14 @@ class Recognized:
                 "matched": self.matched}
 
 
-@dataclass(frozen=True)
-class _Phrase:
-    operation_id: str
-    keys: tuple[str, ...]  # content stems that must all be present
-    text: str
-    is_name: bool
-    compounds: tuple[int, ...] = ()  # i: keys[i] and keys[i + 1] are one hyphenated word, adjacent in that order
-
-
 @dataclass
 class _Found:
     operation_id: str
     positions: frozenset[int]
-    phrase: _Phrase
+    phrase: Phrase
     confidence: float
+    tight: bool = False
+    weak: bool = False  # found without the phrase's generic word: «металлоконструкций» for «изготовление металлоконструкций»
 
 
 class CatalogueError(ValueError):
@@ -302,7 +248,7 @@ class OperationCatalogue:
             texts = [(0, op.name), *((1, s) for s in op.synonyms), *((2, a) for a in op.abbreviations)]
             for rank, text in texts:
                 words = tuple(words_of(text))
-                out.append((op, rank, words, tuple(_key(w) for w in words)))
+                out.append((op, rank, words, tuple(stem(w) for w in words)))
         return out
 
     def search(self, query: str, family: str | None = None, limit: int = 20) -> list[Operation]:
@@ -312,7 +258,7 @@ class OperationCatalogue:
         terms = [t for t in words_of(query) if t not in STOP_WORDS or len(words_of(query)) == 1]
         if not terms:
             return []
-        term_keys = [_key(t) for t in terms]
+        term_keys = [stem(t) for t in terms]
         best: dict[str, tuple[int, ...]] = {}
         for op, rank, words, keys in self._search_texts:
             if family is not None and op.family != family:
@@ -333,35 +279,25 @@ class OperationCatalogue:
 
     # -- recognition ---------------------------------------------------------------------------------------------
     @cached_property
-    def _phrases(self) -> list[_Phrase]:
+    def _phrases(self) -> list[Phrase]:
         phrases = []
         for op in self.operations.values():
             seen: set[tuple[str, ...]] = set()
             for i, text in enumerate((op.name.lower(), *op.synonyms)):
-                keys: list[str] = []
-                compounds: list[int] = []
-                for token in tokenize(text):
-                    parts = [_key(t) for t in token.split("-") if t and t not in STOP_WORDS
-                             and (len(t) > 1 or t.isdigit())]
-                    for j, key in enumerate(parts):
-                        if key in keys:
-                            continue
-                        if j > 0 and keys and keys[-1] == parts[j - 1]:
-                            compounds.append(len(keys) - 1)
-                        keys.append(key)
-                if not keys or all(k in FILLER for k in keys) or tuple(keys) in seen:
-                    continue
-                seen.add(tuple(keys))
-                phrases.append(_Phrase(op.id, tuple(keys), text, i == 0, tuple(compounds)))
+                ph = Phrase.build(op.id, text, is_name=i == 0)
+                if ph is not None and ph.keys not in seen:
+                    seen.add(ph.keys)
+                    phrases.append(ph)
         return phrases
 
     @cached_property
-    def _by_key(self) -> dict[str, list[_Phrase]]:
-        """Phrases indexed by their rarest-looking (longest) non-filler key, for a quick candidate lookup."""
-        out: dict[str, list[_Phrase]] = {}
+    def _by_key(self) -> dict[str, list[tuple[Phrase, frozenset[str]]]]:
+        """Phrases indexed by the start of their longest content word, with the starts of all the words they need:
+        a quick candidate lookup (a derived form shares at least four letters with a word: :func:`same_word`)."""
+        out: dict[str, list[tuple[Phrase, frozenset[str]]]] = {}
         for ph in self._phrases:
             anchor = max((k for k in ph.keys if k not in FILLER), key=len)
-            out.setdefault(anchor[:4] if len(anchor) >= 4 else anchor, []).append(ph)
+            out.setdefault(prefix(anchor), []).append((ph, ph.required))
         return out
 
     @cached_property
@@ -373,51 +309,75 @@ class OperationCatalogue:
         return out
 
     @cached_property
-    def _excludes(self) -> dict[str, list[tuple[str, ...]]]:
-        return {op.id: [tuple(_key(t) for t in words_of(e) if t not in STOP_WORDS) for e in op.exclude]
+    def _excludes(self) -> dict[str, list[Phrase]]:
+        return {op.id: [ph for ph in (Phrase.build(op.id, e) for e in op.exclude) if ph is not None]
                 for op in self.operations.values() if op.exclude}
 
-    def recognize(self, text: str, top: int = 5, min_confidence: float = 0.5) -> list[Recognized]:
-        """The operations named in ``text``, most specific and surest first."""
-        words, joined = _split(text)
-        keys = [_key(t) for t in words]
-        found: dict[str, _Found] = {}
-        candidates: dict[int, _Phrase] = {}
-        for k in set(keys):
-            for ph in self._by_key.get(k[:4] if len(k) >= 4 else k, ()):
-                candidates[id(ph)] = ph
-        where = _Positions(keys, joined)
+    def _matches(self, text: str, where: Positions) -> list[_Found]:
+        """Every phrase found in the text (its best place), abbreviations, and what the excludes leave."""
+        candidates: dict[int, Phrase] = {}
+        for start in where.prefixes:
+            for ph, required in self._by_key.get(start, ()):
+                if required <= where.prefixes:
+                    candidates[id(ph)] = ph
+        matches = []
         for ph in candidates.values():
-            match = _locate(ph, where)
-            if match is None:
+            found = locate(ph, where)
+            if found is None:
                 continue
-            positions, span = match
+            positions, span = found
             n = len([k for k in ph.keys if k not in FILLER])
             contiguous = span <= len(ph.keys)
             confidence = min(0.99, 0.6 + 0.12 * min(n, 3) + (0.08 if contiguous else 0.0)
                              + (0.04 if ph.is_name else 0.0))
-            if self._names_a_machine(ph, positions, words, keys):
-                confidence *= 0.55
-            self._keep(found, _Found(ph.operation_id, frozenset(positions), ph, confidence))
-        for m in _ABBR_RE.finditer(text.replace("ё", "е").replace("Ё", "Е")):
+            if _names_a_machine(ph, positions, where):
+                confidence *= 0.5
+            weak = len(positions) < len(ph.keys)
+            if weak and all(where.modifier(i) for i in positions):
+                continue  # «сварных швов», «инструментальных сталей»: an adjective without the work it qualifies
+            matches.append(_Found(ph.operation_id, frozenset(positions), ph, confidence, where.tight(positions), weak))
+        for m in ABBR_RE.finditer(text.replace("ё", "е").replace("Ё", "Е")):
             token = m.group(1).upper()
             for op_id in self._abbreviations.get(token, ()):
                 start = len(words_of(text[: m.start()]))
-                self._keep(found, _Found(op_id, frozenset({start}), _Phrase(op_id, (token,), token, False), 0.75))
-        for op_id in list(found):
-            for veto in self._excludes.get(op_id, ()):
-                if veto and _locate(_Phrase(op_id, veto, "", False), where) is not None:
-                    del found[op_id]
-                    break
-        # The longest reading of the same words wins: «токарно-фрезерная обработка» is mill-turning, not milling;
-        # «прошивка отверстий электроэрозией» is EDM hole drilling, not EDM sinking on two of its words. Only a
-        # tight match (nothing but stop and filler words between its words) takes the words of another.
-        for f in sorted(found.values(), key=lambda f: -len(f.positions)):
-            if f.operation_id not in found or not self._tight(f.positions, keys, words):
+                matches.append(_Found(op_id, frozenset({start}), Phrase(op_id, (token,), token, False), 0.75, True))
+        vetoes: dict[str, set[int]] = {}
+        for op_id in {f.operation_id for f in matches} & self._excludes.keys():
+            for veto in self._excludes[op_id]:
+                found = locate(veto, where)
+                if found is not None and where.tight(found[0]):
+                    vetoes.setdefault(op_id, set()).update(found[0])
+        # «порошковая металлургия» vetoes powder coating on those words, not a powder coating named elsewhere
+        return [f for f in matches if not f.positions & vetoes.get(f.operation_id, set())]
+
+    def recognize(self, text: str, top: int = 5, min_confidence: float = 0.5) -> list[Recognized]:
+        """The operations named in ``text``, most specific and surest first."""
+        where = Positions(text)
+        matches = self._matches(text, where)
+        # The longest tight reading of the same words wins: «токарно-фрезерная обработка» is mill-turning, not
+        # milling; «контроль сварных соединений» is inspection, not welding. And an adjective belongs to the noun
+        # next to it: in «лазерная резка, гибка, сварка» «лазерная» is the cutting's, not a laser welding's.
+        tight = sorted((f for f in matches if f.tight), key=lambda f: -len(f.positions))
+        kept = []
+        strong_starts = [min(f.positions) for f in matches if not f.weak]
+        for f in matches:
+            if f.weak and any(s < min(f.positions) for s in strong_starts):
+                continue  # «окраска … металлоконструкций», «дробеструйная обработка отливок»: the object of a work
+
+            if any(t.operation_id != f.operation_id and f.positions < t.positions for t in tight):
                 continue
-            for other in list(found.values()):
-                if other is not f and other.positions < f.positions:
-                    found.pop(other.operation_id, None)
+            if not f.tight and any(self._taken(f, t, where) for t in tight):
+                continue
+            kept.append(f)
+        found: dict[str, _Found] = {}
+        for f in kept:
+            current = found.get(f.operation_id)
+            if current is None:
+                found[f.operation_id] = _Found(f.operation_id, f.positions, f.phrase, f.confidence, f.tight)
+                continue
+            current.positions |= f.positions
+            if f.confidence > current.confidence:
+                current.confidence, current.phrase = f.confidence, f.phrase
         # A more specific operation replaces its ancestors: «TIG сварка», «сварка полуавтоматом MIG» name the kind
         # of welding, the general word is its head noun; the ancestor's confidence carries over.
         for op_id in sorted(found, key=lambda i: -self.operations[i].depth):
@@ -455,6 +415,7 @@ class OperationCatalogue:
         for f in ranked:
             groups[f.positions] = groups.get(f.positions, 0) + 1
         out = []
+        words = where.words
         for f in ranked:
             ties = groups[f.positions]
             confidence = f.confidence if ties == 1 else f.confidence * (0.85 if ties == 2 else 0.7)
@@ -465,25 +426,15 @@ class OperationCatalogue:
         out.sort(key=lambda r: -r.confidence)
         return out[:top]
 
-    @staticmethod
-    def _names_a_machine(ph: _Phrase, positions: Sequence[int], words: Sequence[str], keys: Sequence[str]) -> bool:
-        """«токарные станки», «станки для резки металла», «продам листогиб»: a machine or a tool, not the work; but
-        «на токарных станках», «на листогибе» is the work done on it."""
-        lo, hi = min(positions), max(positions)
-        if all(k in EQUIPMENT_NOUNS for k in ph.keys):
-            machines = [lo]
-        else:
-            near = [lo - 1, hi + 1, *range(lo + 1, hi)]
-            if lo >= 2 and words[lo - 1] in _LINKS:
-                near.append(lo - 2)
-            machines = [i for i in near if 0 <= i < len(keys) and keys[i] in EQUIPMENT_NOUNS]
-        return any(not (words[i - 1] in _ON or (i >= 2 and words[i - 2] in _ON)) if i >= 1 else True
-                   for i in machines)
-
-    @staticmethod
-    def _tight(positions: frozenset[int], keys: Sequence[str], words: Sequence[str]) -> bool:
-        return all(i in positions or words[i] in STOP_WORDS or keys[i] in FILLER
-                   for i in range(min(positions), max(positions) + 1))
+    def _taken(self, loose: _Found, tight: _Found, where: Positions) -> bool:
+        """A loose reading loses a word a tight reading of another operation holds: an adjective always (it belongs to
+        the noun next to it), a noun unless the loose words are coordinated («лазерная и плазменная резка»). In
+        «роботизированная сварка серийных узлов» «сварка» is the robot's, not a welded structure's."""
+        shared = loose.positions & tight.positions
+        if not shared or len(tight.positions) < len(loose.positions) or tight.operation_id == loose.operation_id \
+                or self.related(tight.operation_id, loose.operation_id):
+            return False  # «фрезеровка мебельных фасадов из МДФ» says more than «фрезеровка»
+        return any(is_adjective(where.words[i]) for i in shared) or not where.coordinated(sorted(loose.positions))
 
     def _common_ancestor(self, op_ids: Sequence[str]) -> str | None:
         lines = [[i, *self.ancestors(i)] for i in op_ids]
@@ -492,51 +443,21 @@ class OperationCatalogue:
                 return candidate
         return None
 
-    @staticmethod
-    def _keep(found: dict[str, _Found], item: _Found) -> None:
-        current = found.get(item.operation_id)
-        if current is None or (item.confidence, len(item.positions)) > (current.confidence, len(current.positions)):
-            found[item.operation_id] = item
 
+def _names_a_machine(ph: Phrase, positions: Sequence[int], where: Positions) -> bool:
+    """«токарные станки», «сварочный полуавтомат», «станки для резки металла», «продам листогиб»: a machine or a
+    tool, not the work — a machine noun by the phrase's adjectives, or one the work is «for»; but «на токарных
+    станках», «гибка на листогибе» is the work done on it."""
+    words, keys = where.words, where.keys
+    lo, hi = min(positions), max(positions)
 
-class _Positions:
-    """Where each phrase word occurs in a text's stems, computed once per (phrase word, text)."""
+    def on_it(i: int) -> bool:
+        return (i >= 1 and words[i - 1] in ON) or (i >= 2 and words[i - 2] in ON)
 
-    def __init__(self, keys: Sequence[str], joined: frozenset[int] = frozenset()):
-        self.keys = keys
-        self.joined = joined
-        self.distinct = tuple(dict.fromkeys(keys))
-        self._hits: dict[str, list[int]] = {}
-
-    def hits(self, word: str) -> list[int]:
-        out = self._hits.get(word)
-        if out is None:
-            similar = {k for k in self.distinct if same_word(word, k)}
-            out = self._hits[word] = [i for i, k in enumerate(self.keys) if k in similar] if similar else []
-        return out
-
-
-def _locate(phrase: _Phrase, where: _Positions, window: int = 4) -> tuple[list[int], int] | None:
-    """Positions of every word of ``phrase`` (any order, a hyphenated word's parts adjacent and in order), the
-    words no more than ``window`` apart beyond the phrase's own length; None when some word is missing."""
-    hits_per_word: list[list[int]] = []
-    for p in phrase.keys:
-        hits = where.hits(p)
-        if not hits:
-            return None
-        hits_per_word.append(hits)
-    best: tuple[list[int], int] | None = None
-    for start in hits_per_word[0]:
-        chosen = [start]
-        for hits in hits_per_word[1:]:
-            chosen.append(min(hits, key=lambda i: abs(i - start)))
-        for c in phrase.compounds:  # «токарно-фрезерная», not «токарные, фрезерные»
-            pair = [i for i in hits_per_word[c] if i in where.joined and i + 1 in hits_per_word[c + 1]]
-            if not pair:
-                break
-            chosen[c], chosen[c + 1] = pair[0], pair[0] + 1
-        else:
-            span = max(chosen) - min(chosen) + 1
-            if span <= len(phrase.keys) + window and (best is None or span < best[1]):
-                best = (chosen, span)
-    return best
+    if lo >= 2 and words[lo - 1] in LINKS and keys[lo - 2] in EQUIPMENT_NOUNS and not on_it(lo - 2):
+        return True
+    machines = [i for i in (lo - 1, *range(lo, hi + 1), hi + 1)
+                if 0 <= i < len(keys) and keys[i] in EQUIPMENT_NOUNS and not on_it(i)]
+    if not machines:
+        return False
+    return all(where.modifier(i) for i in positions)
