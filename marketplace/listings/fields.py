@@ -174,10 +174,9 @@ def parse_listing_fields(p: FieldParser, kind: ListingKind | None, record: Mappi
     title = p.text("title", record.get("title"), required=True, max_length=500)
     okpd2 = parse_codes(p, "okpd2", record.get("okpd2"), ref)
     okved2 = parse_codes(p, "okved2", record.get("okved2"), ref)
-    operations, parameters = parse_operation_fields(p, kind, record, catalogue or current_catalogue(),
-                                                    getattr(ref, "has_operation", None))
-    filled = [] if okpd2 or okved2 or any(e.field in ("okpd2", "okved2") for e in p.errors) else fill_codes(
-        operations, catalogue or current_catalogue(), ref.has_code)
+    operations, parameters = parse_operation_fields(p, kind, record, catalogue, getattr(ref, "has_operation", None))
+    filled = [] if not operations or okpd2 or okved2 or any(e.field in ("okpd2", "okved2") for e in p.errors) \
+        else fill_codes(operations, catalogue or current_catalogue(), ref.has_code)
     okpd2 += [c for s, c in filled if s == "okpd2"]
     okved2 += [c for s, c in filled if s == "okved2"]
     region, town_id, lat, lon = (None, None, None, None)

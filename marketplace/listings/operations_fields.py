@@ -88,17 +88,22 @@ def _number(p: FieldParser, field: str, value: Any) -> Any:
 
 
 def parse_operation_fields(p: FieldParser, kind: ListingKind | None, record: Mapping[str, Any],
-                           catalogue: OperationCatalogue, known: Any = None) -> tuple[list[str], dict[str, Any]]:
+                           catalogue: OperationCatalogue | None = None,
+                           known: Any = None) -> tuple[list[str], dict[str, Any]]:
     """Read ``operations``, ``material_ids`` and the parameter fields of ``record``.
 
     Returns (operation ids in order, parameters to store). ``known(op_id) -> bool`` also asks whether the database
     holds the operation (it must, for the listing to refer to it). Nothing is returned for a field with an error.
+    ``catalogue`` defaults to :func:`current_catalogue`, read only when the record gives one of the fields.
     """
     given = {f for f in OPERATION_FIELDS if record.get(f) not in (None, "", [])}
+    if not given:
+        return [], {}
     if kind is not None and kind not in OPERATION_KINDS:
         for name in sorted(given):
             p.error(name, f"поле не относится к виду {kind.value}")
         return [], {}
+    catalogue = catalogue or current_catalogue()
     op_ids: list[str] = []
     for op_id in _items(record.get("operations"), r"[;,\s]+"):
         if op_id not in catalogue:

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import fields, validate
 from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import selectinload
 
 from marketplace.api.acting import acting_organization
 from marketplace.api.blueprint import api_user, bp
@@ -64,8 +65,9 @@ class ListingQuery(SideListingQuery):
 
 
 def visible_listings(user: Any) -> Select[Any]:
-    """Listings ``user`` may see, by the rules of ``can_view_listing`` and, for tender lots, ``can_view_lot``."""
-    stmt = select(Listing)
+    """Listings ``user`` may see, by the rules of ``can_view_listing`` and, for tender lots, ``can_view_lot``; a page
+    loads their catalogue operations in one more query."""
+    stmt = select(Listing).options(selectinload(Listing.operation_links))
     if is_admin(user):
         return stmt
     mine = organization_ids(user)
