@@ -40,29 +40,34 @@ def analytics_group() -> None:
 @_scope_options
 @click.option("--level", type=click.Choice(sorted(GAP_LEVELS)),
               help="Нет поставщика: local — в регионе, district — в округе, national — в России.")
+@click.option("--by", type=click.Choice(["class", "operation"]), default="class", show_default=True,
+              help="class — по классам ОКПД2; operation — по операциям каталога (без операции — по классу).")
 @click.option("--limit", type=int, default=0, help="Показать первые N строк (0 — все).")
 @click.option("--json", "as_json", is_flag=True, help="Вывести JSON.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Записать CSV.")
 @click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path), help="Записать XLSX.")
 @with_appcontext
-def gaps_command(region: str | None, district: str | None, level: str | None, limit: int, as_json: bool,
+def gaps_command(region: str | None, district: str | None, level: str | None, by: str, limit: int, as_json: bool,
                  csv_path: Path | None, xlsx_path: Path | None) -> None:
     from marketplace.analytics.export import gaps_csv, gaps_xlsx
     from marketplace.analytics.gaps import gaps
 
-    report = gaps(_scope(region, district), level)
+    report = gaps(_scope(region, district), level, by=by)
     if csv_path:
         csv_path.write_text(gaps_csv(report), encoding="utf-8-sig")
     if xlsx_path:
         xlsx_path.write_bytes(gaps_xlsx(report))
     rows = report.rows[:limit] if limit else report.rows
     if as_json:
-        _echo_json({**report.to_dict(), "rows": [asdict(r) for r in rows]})
+        drop = {"operation_id"} if by == "class" else set()
+        _echo_json({**report.to_dict(), "rows": [{k: v for k, v in asdict(r).items() if k not in drop}
+                                                 for r in rows]})
         return
     click.echo(f"{report.scope_name}: {report.unmet_needs} из {report.needs} активных потребностей без поставщика "
                f"({report.level}), бюджет {report.unmet_budget:,.0f} руб.".replace(",", " "))
     for r in rows:
-        click.echo(f"{r.rank:4d}. {r.okpd2_class or '—':6s} {r.unmet_needs:5d}/{r.needs:<5d} "
+        line = f"{r.operation_id or '':24s} " if by == "operation" else ""
+        click.echo(f"{r.rank:4d}. {line}{r.okpd2_class or '—':6s} {r.unmet_needs:5d}/{r.needs:<5d} "
                    f"{r.unmet_budget:>16,.0f}  {r.name[:70]}".replace(",", " "))
 
 

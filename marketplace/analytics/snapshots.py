@@ -67,12 +67,15 @@ def refresh(scope_codes: list[str] | None = None, *, year: int | None = None) ->
         return result
 
     gaps = timed("gaps", lambda: all_gap_reports(geography, scopes))
+    gaps_by_operation = timed("gaps_by_operation", lambda: all_gap_reports(geography, scopes, by="operation"))
     localization = timed("localization", lambda: all_localization_reports(geography, scopes))
     kpis = timed("kpis", lambda: all_kpi_reports(geography, scopes, year))
     network = timed("network", lambda: all_network_reports(geography, scopes))
     start = time.perf_counter()
     for scope in scopes:
-        _store("gaps", scope.code, {level: r.to_dict() for level, r in gaps[scope.code].items()}, now)
+        _store("gaps", scope.code, {**{level: r.to_dict() for level, r in gaps[scope.code].items()},
+                                    **{_by_operation(level): r.to_dict()
+                                       for level, r in gaps_by_operation[scope.code].items()}}, now)
         _store("localization", scope.code, localization[scope.code].to_dict(), now)
         _store("kpis", scope.code, kpis[scope.code].to_dict(), now)
         _store("network", scope.code, network[scope.code].to_dict(), now)
@@ -88,11 +91,17 @@ def _read(kind: str, scope: str) -> AnalyticsSnapshot | None:
                                                              AnalyticsSnapshot.scope == scope))
 
 
-def cached_gaps(scope: str, level: str) -> Cached | None:
+def _by_operation(level: str) -> str:
+    return f"operation:{level}"
+
+
+def cached_gaps(scope: str, level: str, by: str = "class") -> Cached | None:
+    """The stored gaps of one level, by ОКПД2 class or (``by="operation"``) by the needs' operations."""
     row = _read("gaps", scope)
-    if row is None or level not in row.data:
+    key = _by_operation(level) if by == "operation" else level
+    if row is None or key not in row.data:
         return None
-    return Cached(row.computed_at, GapReport.from_dict(row.data[level]))
+    return Cached(row.computed_at, GapReport.from_dict(row.data[key]))
 
 
 def cached_localization(scope: str) -> Cached | None:

@@ -17,7 +17,15 @@ from flask_login import current_user
 
 from marketplace.analytics import snapshots
 from marketplace.analytics.export import gaps_csv, gaps_xlsx, regional_report_xlsx
-from marketplace.analytics.gaps import DEFAULT_LEVEL, gap_needs, gap_needs_by_class
+from marketplace.analytics.gaps import (
+    BY,
+    BY_TITLES_RU,
+    DEFAULT_LEVEL,
+    gap_needs,
+    gap_needs_by_class,
+    gap_needs_by_operation,
+    gap_operation_needs,
+)
 from marketplace.analytics.kpis import METRIC_TITLES_RU, METRICS, set_kpi_target, with_current_targets
 from marketplace.analytics.scope import (
     COUNTRY,
@@ -77,7 +85,7 @@ def _helpers() -> dict[str, Any]:
     from flask import current_app
 
     chartjs = os.path.join(current_app.static_folder or "", "vendor", "chart.js", "chart.umd.js")
-    return {"tier_chart": tier_chart, "rub": rub, "cluster_colour": cluster_colour,
+    return {"tier_chart": tier_chart, "rub": rub, "count": rub, "cluster_colour": cluster_colour,
             "chartjs_available": os.path.isfile(chartjs)}
 
 
@@ -117,6 +125,12 @@ def _level(scope: Scope) -> str:
     return level
 
 
+def _by() -> str:
+    """How the gaps are read: by ОКПД2 class (the default) or by the needs' catalogue operations."""
+    by = request.args.get("by") or "class"
+    return by if by in BY else "class"
+
+
 def _common(scope: Scope, page: str, cached: snapshots.Cached | None) -> dict[str, Any]:
     return {"scope": scope, "page": page, "computed_at": cached.computed_at if cached else None,
             "region_names": Geography.load().region_names,
@@ -147,24 +161,33 @@ def scope_home(code: str):
 def gaps(code: str):
     scope = _scope_or_404(code)
     level = _level(scope)
-    cached = snapshots.cached_gaps(scope.code, level)
+    by = _by()
+    cached = snapshots.cached_gaps(scope.code, level, by)
     return render_template("analytics/gaps.html", level=level, report=cached.report if cached else None,
-                           **_common(scope, "gaps", cached))
+                           by=by, by_titles=BY_TITLES_RU, **_common(scope, "gaps", cached))
 
 
 @bp.get("/<code>/gaps.<fmt>")
 def gaps_export(code: str, fmt: str):
     scope = _scope_or_404(code)
     level = _level(scope)
-    cached = snapshots.cached_gaps(scope.code, level)
+    by = _by()
+    cached = snapshots.cached_gaps(scope.code, level, by)
     if cached is None or fmt not in ("csv", "xlsx"):
         abort(404)
-    name = f"gaps-{scope.code}-{level}-{cached.computed_at:%Y%m%d-%H%M}"
+    name = f"gaps-{scope.code}-{level}{'-operations' if by == 'operation' else ''}-{cached.computed_at:%Y%m%d-%H%M}"
     if fmt == "csv":
         return Response("\ufeff" + gaps_csv(cached.report), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f"attachment; filename={name}.csv"})
-    needs = gap_needs_by_class(scope, [r.okpd2_class for r in cached.report.rows], level, limit=5000)
-    needs = {r.okpd2_class: needs[r.okpd2_class] for r in cached.report.rows if r.okpd2_class in needs}
+    if by == "operation":
+        rows = cached.report.rows
+        needs = gap_needs_by_operation(scope, level, classes=[r.okpd2_class for r in rows if not r.operation_id],
+                                       operations=[r.operation_id for r in rows if r.operation_id], limit=5000)
+        keys = [r.operation_id or r.okpd2_class for r in rows]
+    else:
+        needs = gap_needs_by_class(scope, [r.okpd2_class for r in cached.report.rows], level, limit=5000)
+        keys = [r.okpd2_class for r in cached.report.rows]
+    needs = {k: needs[k] for k in keys if k in needs}
     return Response(gaps_xlsx(cached.report, needs), mimetype=XLSX,
                     headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
 
@@ -174,13 +197,31 @@ def gap_detail(code: str, okpd2_class: str):
     scope = _scope_or_404(code)
     level = _level(scope)
     okpd2_class = "" if okpd2_class == "none" else okpd2_class
-    cached = snapshots.cached_gaps(scope.code, level)
-    row = next((r for r in cached.report.rows if r.okpd2_class == okpd2_class), None) if cached else None
-    needs = gap_needs(scope, okpd2_class, level, limit=500)
+    by = _by()
+    cached = snapshots.cached_gaps(scope.code, level, by)
+    row = next((r for r in cached.report.rows if r.okpd2_class == okpd2_class and not r.operation_id),
+               None) if cached else None
+    if by == "operation":  # the class line of a report by operation: the needs that name no operation
+        needs = gap_needs_by_operation(scope, level, classes=[okpd2_class], limit=500).get(okpd2_class, ())
+    else:
+        needs = gap_needs(scope, okpd2_class, level, limit=500)
     if row is None and not needs:
         abort(404)
     return render_template("analytics/gap_detail.html", level=level, row=row, okpd2_class=okpd2_class,
-                           needs=needs, **_common(scope, "gaps", cached))
+                           needs=needs, by=by, operation=None, **_common(scope, "gaps", cached))
+
+
+@bp.get("/<code>/gaps/operations/<operation_id>")
+def gap_operation_detail(code: str, operation_id: str):
+    scope = _scope_or_404(code)
+    level = _level(scope)
+    cached = snapshots.cached_gaps(scope.code, level, "operation")
+    row = next((r for r in cached.report.rows if r.operation_id == operation_id), None) if cached else None
+    needs = gap_operation_needs(scope, operation_id, level, limit=500)
+    if row is None and not needs:
+        abort(404)
+    return render_template("analytics/gap_detail.html", level=level, row=row, okpd2_class=None, needs=needs,
+                           by="operation", operation=operation_id, **_common(scope, "gaps", cached))
 
 
 @bp.get("/<code>/localization")
