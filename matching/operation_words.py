@@ -35,8 +35,12 @@ _TAILS = frozenset(["н", "к", "ов", "овк", "ован", "овочн", "о�
                     "ен", "ени", "ион", "ионн", "ок"])
 # A bare stem and a derived one are the same word only through an adjective ending: «штамп» (a die) is not
 # «штамп|овк» (stamping), «цинк» (the metal) is not «цинк|ован» (galvanizing).
-_ADJECTIVE_TAILS = frozenset(["н", "ов", "ск", "енн", "ичн", "ическ", "ион", "ионн"])
-_ADJECTIVE_RE = re.compile(r"(?:ый|ой|ий|ая|яя|ое|ее|ые|ых|их|ого|его|ому|ему|ым|им|ую|юю|ей|ыми|ими)$")
+_ADJECTIVE_TAILS = frozenset(["н", "ов", "ев", "иев", "ск", "енн", "ичн", "ическ", "ион", "ионн"])
+# Adjective endings; the ambiguous ones only after the letters adjectives have there: «горячий», «режущие»,
+# «внутренней», «стальной», «механической» are adjectives, «изделий», «деталей», «точение», «сваркой» are nouns.
+_ADJECTIVE_RE = re.compile(r"(?:ый|ая|яя|ое|ые|ых|ого|ому|ему|ым|ую|юю|ыми"
+                           r"|[кгхжшщч](?:ий|ие|их|им|ими)|нн(?:ий|ие|их|им|ими|ей|ее|его)|[жшщч](?:ей|ее|его)"
+                           r"|(?:[нв]|ск|цк)ой)$")
 
 
 @lru_cache(maxsize=200_000)
@@ -66,7 +70,7 @@ def prefix(key: str) -> str:
 
 def is_adjective(word: str) -> bool:
     """An adjective or participle by its ending («токарные», «сварочный»), not a verbal noun («точение»)."""
-    return bool(_ADJECTIVE_RE.search(word)) and not word.endswith(("ние", "тие"))
+    return bool(_ADJECTIVE_RE.search(word))
 
 
 _SEPARATOR_RE = re.compile(r"[,;:/]")
@@ -113,6 +117,7 @@ class Phrase:
     text: str
     is_name: bool
     compounds: tuple[int, ...] = ()  # i: keys[i] and keys[i + 1] are one hyphenated word, adjacent in that order
+    nouns: frozenset[str] = frozenset()  # the keys that are nouns in the phrase («сварка» of «сварка труб»)
 
     @property
     def required(self) -> frozenset[str]:
@@ -123,8 +128,11 @@ class Phrase:
     def build(cls, operation_id: str, text: str, is_name: bool = False) -> Phrase | None:
         keys: list[str] = []
         compounds: list[int] = []
+        nouns: set[str] = set()
         for token in tokenize(text):
             parts = [stem(t) for t in token.split("-") if t and t not in STOP_WORDS and (len(t) > 1 or t.isdigit())]
+            if not is_adjective(token) and parts:
+                nouns.add(parts[-1])
             for j, key in enumerate(parts):
                 if key in keys:
                     continue
@@ -133,7 +141,7 @@ class Phrase:
                 keys.append(key)
         if not keys or all(k in FILLER for k in keys):
             return None
-        return cls(operation_id, tuple(keys), text, is_name, tuple(compounds))
+        return cls(operation_id, tuple(keys), text, is_name, tuple(compounds), frozenset(nouns))
 
 
 class Positions:
@@ -152,6 +160,12 @@ class Positions:
             similar = {k for k in self._distinct if same_word(word, k)}
             out = self._hits[word] = [i for i, k in enumerate(self.keys) if k in similar] if similar else []
         return out
+
+    def described(self, phrase: Phrase, positions: Sequence[int]) -> bool:
+        """The phrase's work noun is only an adjective here: «сварных соединений трубопроводов» describes a thing
+        («сварка трубопроводов» is not asked for)."""
+        return any(is_adjective(self.words[i]) and any(same_word(n, self.keys[i]) for n in phrase.nouns)
+                   for i in positions)
 
     def modifier(self, i: int) -> bool:
         """Word i qualifies a noun: an adjective, a machine noun itself, or the word after «с» («станки с ЧПУ»)."""

@@ -332,7 +332,8 @@ class OperationCatalogue:
                              + (0.04 if ph.is_name else 0.0))
             if _names_a_machine(ph, positions, where):
                 confidence *= 0.5
-            weak = len(positions) < len(ph.keys)
+            # found without its generic word («металлоконструкций»), or its work noun only as an adjective
+            weak = len(positions) < len(ph.keys) or where.described(ph, positions)
             if weak and all(where.modifier(i) for i in positions):
                 continue  # «сварных швов», «инструментальных сталей»: an adjective without the work it qualifies
             matches.append(_Found(ph.operation_id, frozenset(positions), ph, confidence, where.tight(positions), weak))
@@ -359,10 +360,12 @@ class OperationCatalogue:
         # next to it: in «лазерная резка, гибка, сварка» «лазерная» is the cutting's, not a laser welding's.
         tight = sorted((f for f in matches if f.tight), key=lambda f: -len(f.positions))
         kept = []
-        strong_starts = [min(f.positions) for f in matches if not f.weak]
+        strong_starts = [(min(f.positions), f.operation_id) for f in matches if not f.weak]
         for f in matches:
-            if f.weak and any(s < min(f.positions) for s in strong_starts):
-                continue  # «окраска … металлоконструкций», «дробеструйная обработка отливок»: the object of a work
+            start = min(f.positions)
+            if (f.weak or (start > 0 and where.words[start - 1] == "для")) and any(
+                    s < start and op != f.operation_id for s, op in strong_starts):
+                continue  # «окраска … металлоконструкций», «пресс-форм для литья»: the object or purpose of a work
 
             if any(t.operation_id != f.operation_id and f.positions < t.positions for t in tight):
                 continue
@@ -378,6 +381,15 @@ class OperationCatalogue:
             current.positions |= f.positions
             if f.confidence > current.confidence:
                 current.confidence, current.phrase = f.confidence, f.phrase
+        # A machine model the catalogue lists for a narrower operation says which one: «токарная обработка на 16К20»
+        # is turning on universal lathes.
+        for op_id in list(found):
+            narrower = {d for k in where.keys for d in self._models.get(k, ()) if d in self._descendant_set(op_id)}
+            if len(narrower) == 1:
+                (d,) = narrower
+                if d not in found:
+                    f = found.pop(op_id)
+                    found[d] = _Found(d, f.positions, f.phrase, f.confidence, f.tight)
         # A more specific operation replaces its ancestors: «TIG сварка», «сварка полуавтоматом MIG» name the kind
         # of welding, the general word is its head noun; the ancestor's confidence carries over.
         for op_id in sorted(found, key=lambda i: -self.operations[i].depth):
@@ -435,6 +447,20 @@ class OperationCatalogue:
                 or self.related(tight.operation_id, loose.operation_id):
             return False  # «фрезеровка мебельных фасадов из МДФ» says more than «фрезеровка»
         return any(is_adjective(where.words[i]) for i in shared) or not where.coordinated(sorted(loose.positions))
+
+    @cached_property
+    def _models(self) -> dict[str, set[str]]:
+        """Machine models and brands of the equipment lists (a word with a digit or in Latin: «16К20», «Amada»)."""
+        out: dict[str, set[str]] = {}
+        for op in self.operations.values():
+            for item in op.equipment:
+                for word in words_of(item):
+                    if len(word) >= 3 and (any(c.isdigit() for c in word) or word.isascii()) and not word.isdigit():
+                        out.setdefault(stem(word), set()).add(op.id)
+        return {k: v for k, v in out.items() if len(v) <= 2}
+
+    def _descendant_set(self, op_id: str) -> frozenset[str]:
+        return frozenset(self.descendants(op_id))
 
     def _common_ancestor(self, op_ids: Sequence[str]) -> str | None:
         lines = [[i, *self.ancestors(i)] for i in op_ids]
