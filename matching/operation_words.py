@@ -167,6 +167,11 @@ class Positions:
         return any(is_adjective(self.words[i]) and any(same_word(n, self.keys[i]) for n in phrase.nouns)
                    for i in positions)
 
+    def on_machine(self, positions: Sequence[int]) -> bool:
+        """«на токарных станках»: the words qualify a machine the work is done on."""
+        lo, hi = min(positions), max(positions)
+        return lo > 0 and self.words[lo - 1] in ON and hi + 1 < len(self.keys) and self.keys[hi + 1] in EQUIPMENT_NOUNS
+
     def modifier(self, i: int) -> bool:
         """Word i qualifies a noun: an adjective, a machine noun itself, or the word after «с» («станки с ЧПУ»)."""
         return is_adjective(self.words[i]) or self.keys[i] in EQUIPMENT_NOUNS or (i > 0 and self.words[i - 1] == "с")

@@ -228,6 +228,8 @@ class OperationCatalogue:
 
     def related(self, a: str, b: str) -> bool:
         """On one line of the hierarchy (one is an ancestor of the other, or the same)."""
+        if a in self._lines and b in self._lines:
+            return a == b or a in self._lines[b] or b in self._lines[a]
         return a == b or a in self.ancestors(b) or b in self.ancestors(a)
 
     def codes(self, op_ids: Iterable[str], scheme: str) -> list[str]:
@@ -334,7 +336,7 @@ class OperationCatalogue:
                 confidence *= 0.5
             # found without its generic word («металлоконструкций»), or its work noun only as an adjective
             weak = len(positions) < len(ph.keys) or where.described(ph, positions)
-            if weak and all(where.modifier(i) for i in positions):
+            if weak and all(where.modifier(i) for i in positions) and not where.on_machine(positions):
                 continue  # «сварных швов», «инструментальных сталей»: an adjective without the work it qualifies
             matches.append(_Found(ph.operation_id, frozenset(positions), ph, confidence, where.tight(positions), weak))
         for m in ABBR_RE.finditer(text.replace("ё", "е").replace("Ё", "Е")):
@@ -383,8 +385,9 @@ class OperationCatalogue:
                 current.confidence, current.phrase = f.confidence, f.phrase
         # A machine model the catalogue lists for a narrower operation says which one: «токарная обработка на 16К20»
         # is turning on universal lathes.
-        for op_id in list(found):
-            narrower = {d for k in where.keys for d in self._models.get(k, ()) if d in self._descendant_set(op_id)}
+        models = {d for k in where.keys for d in self._models.get(k, ())}
+        for op_id in list(found) if models else ():
+            narrower = {d for d in models if op_id in self._lines[d]}
             if len(narrower) == 1:
                 (d,) = narrower
                 if d not in found:
@@ -459,8 +462,10 @@ class OperationCatalogue:
                         out.setdefault(stem(word), set()).add(op.id)
         return {k: v for k, v in out.items() if len(v) <= 2}
 
-    def _descendant_set(self, op_id: str) -> frozenset[str]:
-        return frozenset(self.descendants(op_id))
+    @cached_property
+    def _lines(self) -> dict[str, frozenset[str]]:
+        """Each operation's ancestors."""
+        return {i: frozenset(self.ancestors(i)) for i in self.operations}
 
     def _common_ancestor(self, op_ids: Sequence[str]) -> str | None:
         lines = [[i, *self.ancestors(i)] for i in op_ids]

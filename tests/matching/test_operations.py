@@ -15,9 +15,12 @@ NODES = [
           "children": [
               {"id": "machining.turning.cnc", "name": "Токарная обработка на станках с ЧПУ",
                "synonyms": ["токарные работы на чпу"], "parameters": ["max_diameter_mm", "tolerance_it"]},
+              {"id": "machining.turning.mill_turn", "name": "Токарно-фрезерная обработка"},
           ]},
          {"id": "machining.milling", "name": "Фрезерная обработка",
-          "synonyms": ["фрезерование", "фрезеровка", "фрезерные работы"]},
+          "synonyms": ["фрезерование", "фрезеровка", "фрезерные работы"],
+          "children": [{"id": "machining.milling.five_axis", "name": "Пятиосевая фрезерная обработка",
+                        "synonyms": ["пятиосевая обработка"]}]},
      ]},
     {"id": "coating", "name": "Нанесение покрытий", "okved2": ["25.61"],
      "children": [
@@ -34,6 +37,8 @@ NODES = [
          {"id": "welding.mig_mag", "name": "Полуавтоматическая сварка MIG/MAG", "abbreviations": ["MIG", "MAG"]},
          {"id": "welding.tig", "name": "Аргонодуговая сварка", "synonyms": ["аргонная сварка"],
           "abbreviations": ["TIG"]},
+         {"id": "welding.structures", "name": "Изготовление сварных металлоконструкций",
+          "synonyms": ["изготовление металлоконструкций", "сварка металлоконструкций"]},
      ]},
     {"id": "heat", "name": "Термическая обработка", "synonyms": ["термообработка"],
      "children": [{"id": "heat.induction", "name": "Закалка ТВЧ", "abbreviations": ["ТВЧ"],
@@ -117,11 +122,26 @@ def test_two_operations_in_one_text(cat):
         "machining.turning", "machining.milling", "coating.powder"}
 
 
+def test_compounds_numerals_and_coordination(cat):
+    assert ids(cat, "Токарно-фрезерная обработка корпусов") == ["machining.turning.mill_turn"]
+    assert set(ids(cat, "Токарные, фрезерные работы")) == {"machining.turning", "machining.milling"}
+    assert ids(cat, "5-осевая обработка лопаток") == ["machining.milling.five_axis"]
+
+
+def test_an_object_of_a_work_is_not_another_work(cat):
+    assert ids(cat, "Порошковая покраска металлоконструкций") == ["coating.powder"]
+    assert ids(cat, "Требуются металлоконструкции каркаса здания") == ["welding.structures"]
+    assert ids(cat, "Фрезеровка оснастки для горячего цинкования") == ["machining.milling"]
+
+
 def test_excludes_and_equipment_nouns(cat):
     assert ids(cat, "Порошковая металлургия: спеченные втулки") == []
     assert ids(cat, "Токарный патрон трехкулачковый, продажа") == []
     assert ids(cat, "Продаём токарные станки 16К20") == []  # a machine, not the work
     assert ids(cat, "Поставка фрезерных станков") == []
+    assert ids(cat, "Поставка станков для фрезерования") == []
+    assert ids(cat, "Продам сварочный полуавтомат") == []
+    assert ids(cat, "Изготовление деталей на токарных станках") == ["machining.turning"]  # the work done on them
     assert ids(cat, "Поставка офисной бумаги") == []
     assert ids(cat, "") == [] and ids(cat, "   ") == []
 
@@ -162,7 +182,7 @@ def test_load_from_yaml(tmp_path):
     mats = tmp_path / "materials.yaml"
     mats.write_text("- id: steel\n  name: Сталь\n", encoding="utf-8")
     first = OperationCatalogue.load(ops, mats)
-    assert len(first) == 14 and "steel" in first.materials
+    assert len(first) == 17 and "steel" in first.materials
     assert OperationCatalogue.load(ops, mats).digest == first.digest
     mats.write_text("- id: steel\n  name: Сталь углеродистая\n", encoding="utf-8")
     assert OperationCatalogue.load(ops, mats).digest != first.digest
