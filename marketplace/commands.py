@@ -120,6 +120,9 @@ def register(group: click.Group) -> None:
     from marketplace.matches.eval_acceptability import eval_acceptability
 
     eval_group.add_command(eval_acceptability)
+    from marketplace.classifiers.eval_commands import eval_codes
+
+    eval_group.add_command(eval_codes)
     from marketplace.operations.commands import eval_operations_command, operations_group
 
     group.add_command(operations_group)

@@ -156,3 +156,57 @@ def evaluate_classifier(classifier, examples: Iterable[Example], *, encoder=None
         for r in reports:
             print(r.line())
     return reports
+
+
+# -- code suggestions over a labelled set of listing texts ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CodeExample:
+    """A listing's text with the codes a specialist gives it (``okved2`` only for activities and services)."""
+
+    text: str
+    okpd2: str | None
+    okved2: str | None
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class CodeReport:
+    """One scheme, one method: the share with the right class (first five characters, ``25.62``) first, and the
+    recall of the exact code at 1 and 10."""
+
+    method: str
+    scheme: str
+    n: int
+    class_at_1: float
+    recall_at_1: float
+    recall_at_10: float
+
+    def line(self) -> str:
+        return (f"{self.scheme:<7} {self.method:<12} n={self.n:<4} класс@1={self.class_at_1:.3f} "
+                f"R@1={self.recall_at_1:.3f} R@10={self.recall_at_10:.3f}")
+
+
+def load_code_examples(jsonl_path: str | Path) -> list[CodeExample]:
+    """Read ``{"text", "okpd2", "okved2"?, "kind"?}`` lines."""
+    with open(jsonl_path, encoding="utf-8") as fh:
+        return [CodeExample(row["text"], row.get("okpd2"), row.get("okved2"), row.get("kind", ""))
+                for row in map(json.loads, filter(str.strip, fh))]
+
+
+def code_class(code: str) -> str:
+    """The class of a code: its first five characters (``25.62.10`` → ``25.62``)."""
+    return code[:5]
+
+
+def evaluate_codes(method: str, scheme: str, examples: Sequence[CodeExample],
+                   rank: Callable[[Sequence[str]], Sequence[Sequence[str]]]) -> CodeReport:
+    """Score ``rank(texts) → ranked codes per text`` on the examples that carry a code of ``scheme``."""
+    labelled = [(e.text, getattr(e, scheme)) for e in examples if getattr(e, scheme)]
+    if not labelled:
+        return CodeReport(method, scheme, 0, 0.0, 0.0, 0.0)
+    ranked = [list(r) for r in rank([t for t, _ in labelled])]
+    gold = [g for _, g in labelled]
+    first = sum(bool(r) and code_class(r[0]) == code_class(g) for r, g in zip(ranked, gold, strict=True))
+    return CodeReport(method, scheme, len(gold), first / len(gold), recall_at_k(ranked, gold, 1),
+                      recall_at_k(ranked, gold, 10))

@@ -26,7 +26,8 @@ def _escape(text: str) -> str:
 
 def search_codes(scheme: str, query: str, *, limit: int = 20) -> list[ClassifierCode]:
     """Codes of ``scheme`` whose code starts with ``query`` (when it looks like a code) or whose name contains every
-    word of it (case-insensitive), broader codes first; at most ``limit``."""
+    word of it in any form (by stem, case-insensitive), broader codes first; when fewer than ``limit``, then the
+    codes of the operations the query names and the classes of the other scheme's matches; at most ``limit``."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown classifier {scheme!r}")
     query = " ".join(query.split())[:100]
@@ -43,7 +44,49 @@ def search_codes(scheme: str, query: str, *, limit: int = 20) -> list[Classifier
     words = [w for w in re.split(r"[\s,;]+", query) if len(w) >= 2][:6]
     if not words:
         return []
-    conditions = [or_(*[ClassifierCode.name.like(f"%{_escape(v)}%", escape="\\") for v in _word_variants(w)])
-                  for w in words]
-    stmt = base.where(and_(*conditions)).order_by(ClassifierCode.level, ClassifierCode.code)
+    found = _by_name(scheme, words, limit)
+    if len(found) < limit:  # the other scheme's names and the operations catalogue know words this one lacks
+        seen = {c.code for c in found}
+        found += [c for c in _related(scheme, query, words, limit) if c.code not in seen][:limit - len(found)]
+    return found
+
+
+def _word_stem(word: str) -> str:
+    """What a word is searched by: its stem, so that any form meets any other («токарная» → «токарн», found in
+    «токарной», «токарные»); a short word, or one the stemmer leaves too short, as typed."""
+    from matching.text import stem
+
+    stemmed = stem(word.lower())
+    return stemmed if len(stemmed) >= 3 and word.lower().startswith(stemmed) else word
+
+
+def _by_name(scheme: str, words: list[str], limit: int) -> list[ClassifierCode]:
+    """Codes whose name has every word, in any form (a word or its stem starts a word of the name or sits in it)."""
+    conditions = [or_(*[ClassifierCode.name.like(f"%{_escape(v)}%", escape="\\")
+                        for v in _word_variants(_word_stem(w))]) for w in words]
+    stmt = (select(ClassifierCode).where(ClassifierCode.scheme == scheme, and_(*conditions))
+            .order_by(ClassifierCode.level, ClassifierCode.code))
     return list(db.session.scalars(stmt.limit(limit)))
+
+
+def _related(scheme: str, query: str, words: list[str], limit: int) -> list[ClassifierCode]:
+    """Codes of ``scheme`` for a query its own names do not have: the codes of the catalogue's operations named
+    in it, then the classes (``25.62``) of the other scheme's codes whose names have it (ОКПД2 and ОКВЭД2 share
+    the first five characters for the same activity)."""
+    wanted: list[str] = []
+    try:
+        from marketplace.operations.catalogue import get_catalogue
+
+        catalogue = get_catalogue()
+        for found in catalogue.recognize(query, top=3):
+            wanted += catalogue.codes([found.operation_id], scheme)
+    except Exception:  # noqa: BLE001  (a broken catalogue file leaves the picker to the names)
+        wanted = []
+    other = "okved2" if scheme == "okpd2" else "okpd2"
+    wanted += [c.code[:5] for c in _by_name(other, words, limit) if len(c.code) >= 5]
+    wanted = [c.rstrip(".") for c in dict.fromkeys(wanted)]
+    if not wanted:
+        return []
+    rows = {c.code: c for c in db.session.scalars(
+        select(ClassifierCode).where(ClassifierCode.scheme == scheme, ClassifierCode.code.in_(wanted)))}
+    return [rows[c] for c in wanted if c in rows][:limit]

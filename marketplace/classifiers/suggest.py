@@ -110,8 +110,36 @@ def semantic_encoder():
     return get_encoder()
 
 
+def get_suggester(progress=None):
+    """Both classifiers and the shipped operations catalogue voting together (:mod:`matching.code_suggest`),
+    cached with the classifiers it was built on (a refitted classifier builds it again)."""
+    from matching.code_suggest import CodeSuggester
+
+    classifiers = {scheme: get_classifier(scheme, progress) for scheme in SCHEMES}
+    catalogue = _catalogue()
+    key = "cosmos.code_suggester"
+    cached = current_app.extensions.get(key)
+    if cached is None or any(cached.classifiers.get(s) is not c for s, c in classifiers.items()) \
+            or cached.catalogue is not catalogue:
+        with _lock:
+            cached = current_app.extensions[key] = CodeSuggester(classifiers, catalogue)
+    return cached
+
+
+def _catalogue():
+    """The shipped operations catalogue, or ``None`` (suggestions then go without it) when it cannot be read."""
+    from marketplace.operations.catalogue import get_catalogue
+
+    try:
+        return get_catalogue()
+    except Exception:  # a broken reference file must not take the code suggestions down with it
+        log.warning("the operations catalogue could not be loaded; code suggestions go without it", exc_info=True)
+        return None
+
+
 def suggest_codes(text: str, scheme: str = "okpd2", top: int = 10) -> list:
-    """Ranked code suggestions (code, name, score) for ``text``."""
+    """Ranked code suggestions (code, name, score) for ``text``: the classifiers of both schemes and the operations
+    the catalogue recognises in it (see :class:`matching.code_suggest.CodeSuggester`)."""
     if not text or not text.strip():
         return []
-    return list(get_classifier(scheme).predict(text, top=top))
+    return list(get_suggester().predict(text, scheme, top=top))
