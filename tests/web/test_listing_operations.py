@@ -214,3 +214,14 @@ def test_picker_search_endpoints(client, db, factories):
     mats = client.get("/my/listings/materials/search?q=амг").get_json()
     assert [m["id"] for m in mats] == ["aluminium"]
     assert client.get("/my/listings/operations/search?q=").get_json() == []
+
+
+@pytest.mark.parametrize(("kind", "has_picker"), [("capability", True), ("product", True),
+                                                  ("missing_operation", True), ("purchase_request", True),
+                                                  ("surplus", False), ("equipment_rent", False)])
+def test_which_forms_pick_operations(client, db, factories, kind, has_picker):
+    org = factories.organization(region="27")
+    login(client, confirmed(factories, organization=org))
+    form = page_text(client.get(f"/my/listings/new/{kind}"))
+    assert ("data-operations-picker" in form) is has_picker
+    assert ('name="max_length_mm"' in form) is has_picker
