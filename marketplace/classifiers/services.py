@@ -26,8 +26,8 @@ def _escape(text: str) -> str:
 
 def search_codes(scheme: str, query: str, *, limit: int = 20) -> list[ClassifierCode]:
     """Codes of ``scheme`` whose code starts with ``query`` (when it looks like a code) or whose name contains every
-    word of it in any form (by stem, case-insensitive), broader codes first; when fewer than ``limit``, then the
-    codes of the operations the query names and the classes of the other scheme's matches; at most ``limit``."""
+    word of it in any form (by stem, case-insensitive), broader codes first; when no name has them, the codes of
+    the operations the query names and the classes of the other scheme's matches; at most ``limit``."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown classifier {scheme!r}")
     query = " ".join(query.split())[:100]
@@ -44,11 +44,9 @@ def search_codes(scheme: str, query: str, *, limit: int = 20) -> list[Classifier
     words = [w for w in re.split(r"[\s,;]+", query) if len(w) >= 2][:6]
     if not words:
         return []
-    found = _by_name(scheme, words, limit)
-    if len(found) < limit:  # the other scheme's names and the operations catalogue know words this one lacks
-        seen = {c.code for c in found}
-        found += [c for c in _related(scheme, query, words, limit) if c.code not in seen][:limit - len(found)]
-    return found
+    # When no name of this scheme has the words, the other scheme's names and the operations catalogue may
+    # (ОКВЭД2 names no «токарная»); a query its own names answer is not diluted with them.
+    return _by_name(scheme, words, limit) or _related(scheme, query, words, limit)
 
 
 def _word_stem(word: str) -> str:
