@@ -61,6 +61,7 @@ class Reading:
     head: Head | None
     words: frozenset[str]  # lemmas of the title
     parameters: Mapping[str, Any]
+    materials_from_text: bool = False  # the materials were read from the words, not chosen in the form
 
 
 class AcceptabilityRule:
@@ -85,6 +86,8 @@ class AcceptabilityRule:
         title_head = head(title) if title else None
         ops: tuple[str, ...] = tuple(o for o in chosen_ops if cat is None or o in cat)
         chosen = bool(ops)
+        if chosen and cat is not None and title:
+            ops = _refine(ops, cat, title)
         head_is_work = False
         if not ops and cat is not None and kind not in ("product", "surplus", "equipment_rent"):
             floor = self.need_confidence if side == "need" else self.offer_confidence
@@ -93,16 +96,21 @@ class AcceptabilityRule:
                 matched = {stem(w) for r in found for w in r.matched.lower().split()}
                 head_is_work = (title_head is None or stem(title_head.text.lower()) in matched
                                 or bool(WORK_FRAMES & {stem(w) for w in title.lower().split()[:2]}))
-            if not found and description:
-                found = [r for r in cat.recognize(f"{title}. {description}", top=3) if r.confidence >= floor]
-                head_is_work = head_is_work or bool(found) and side == "offer"
+            if description and (side == "offer" or not found):
+                # an offer's description lists what the shop does («Термическая обработка металлов: закалка ТВЧ,
+                # цементация, отжиг»); a need's is read only when its title names no operation
+                more = [r for r in cat.recognize(f"{title}. {description}", top=5) if r.confidence >= floor]
+                head_is_work = head_is_work or bool(more) and side == "offer"
+                found += [r for r in more if r.operation_id not in {f.operation_id for f in found}]
             ops = tuple(r.operation_id for r in found)
         work_head = title_head is not None and (title_head.lemma in WORK_NOUNS or title_head.lemma.endswith("ние"))
         service = (kind == "capability" and bool(ops)) or kind in SERVICE_NEED_KINDS or chosen or (
             bool(ops) and head_is_work) or (side == "need" and work_head)
         merged: dict[str, Any] = extract_parameters(f"{title}. {description}", cat.materials if cat else None)
-        merged.update({k: v for k, v in params.items() if v not in (None, "", [])})
-        return Reading(ops if service else (), chosen, service, title_head, frozenset(lemmas(title)), merged)
+        fields = {k: v for k, v in params.items() if v not in (None, "", [])}
+        merged.update(fields)
+        return Reading(ops if service else (), chosen, service, title_head, frozenset(lemmas(title)), merged,
+                       materials_from_text=bool(merged.get("materials")) and "materials" not in fields)
 
     # -- agreement -----------------------------------------------------------------------------------------
     def checks(self, need: ListingSpec, offer: ListingSpec) -> list[Any]:
@@ -121,7 +129,12 @@ class AcceptabilityRule:
             return []
         if n.service or n.chosen or offer.parameters or need.parameters:
             mats = self.catalogue.materials if self.catalogue else None
-            for c in compare_parameters(n.parameters, o.parameters, mats, quantity=need.quantity):
+            need_params, offer_params = _materials_read_loosely(n, o, mats)
+            params = compare_parameters(need_params, offer_params, mats, quantity=need.quantity)
+            if n.materials_from_text and any(c.name == "materials" and c.held for c in params):
+                # a text names materials in passing («анодирование в серебро»): one that agrees is enough
+                params = [c for c in params if c.name != "materials" or c.held]
+            for c in params:
                 out.append(ConstraintCheck(c.name, c.held, c.detail))
         return out
 
@@ -170,6 +183,38 @@ class AcceptabilityRule:
                 need.okpd2, offer.okpd2):
             return False, f"другая подкатегория ОКПД2: {offer.okpd2[0]}, а нужна {need.okpd2[0][:8]}"
         return True, f"тот же товар — {h.text.lower()}"
+
+
+def _refine(ops: tuple[str, ...], cat: Any, title: str) -> tuple[str, ...]:
+    """A broad operation picked in the form, made specific by the title's words: «Лазерная резка» picked for
+    «Лазерная резка стального листа» asks for sheet cutting (a tube laser is no answer)."""
+    named = [r.operation_id for r in cat.recognize(title, top=5)]
+    out: list[str] = []
+    for op in ops:
+        narrower = [n for n in named if n != op and op in cat.ancestors(n)]
+        for n in narrower or [op]:
+            if n not in out:
+                out.append(n)
+    return tuple(out)
+
+
+def _materials_read_loosely(n: Reading, o: Reading, mats: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """Materials an offer chose in the form are limits; materials its text names are examples («литьё чугуна
+    ВЧ50» pours grey iron too): when the offer's come from words, both sides are compared by family (steel, cast
+    iron, aluminium…), not by grade. A need's grade is what is asked, in words or in fields."""
+    need_m, offer_m = n.parameters.get("materials"), o.parameters.get("materials")
+    if not (need_m and offer_m and mats is not None) or not o.materials_from_text:
+        return n.parameters, o.parameters
+
+    def family(ids: Any) -> list[str]:
+        out: list[str] = []
+        for m in ids:
+            line = [m, *mats.ancestors(m)]
+            if line[-1] not in out:
+                out.append(line[-1])
+        return out
+
+    return {**n.parameters, "materials": family(need_m)}, {**o.parameters, "materials": family(offer_m)}
 
 
 def _alike(a: str, b: str) -> bool:

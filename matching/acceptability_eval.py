@@ -205,8 +205,14 @@ MatcherFactory = Callable[..., Matcher]
 
 
 def default_matcher(encoder, backend, policy, lookup, **options) -> Matcher:
-    """The engine as the marketplace builds it; options the installed Matcher does not take (e.g. ``catalogue``
-    before the catalogue reaches the matcher) are left out, and ``None`` ones too."""
+    """The engine as the marketplace builds it: with a ``catalogue``, the platform's acceptability rule
+    (:class:`matching.acceptability.AcceptabilityRule`); options the Matcher does not take, and ``None`` ones, are
+    left out."""
+    catalogue = options.pop("catalogue", None)
+    if catalogue is not None:  # the platform's rule over the catalogue; without one, the codes-only rule of before
+        from matching.acceptability import AcceptabilityRule
+
+        options["rule"] = AcceptabilityRule(catalogue)
     accepted = inspect.signature(Matcher).parameters
     kwargs = {k: v for k, v in options.items() if k in accepted and v is not None}
     return Matcher(encoder, backend, policy, lookup, **kwargs)

@@ -342,6 +342,9 @@ class Matcher:
         same_scheme = max(code_agreement(need.okpd2, offer.okpd2), code_agreement(need.okved2, offer.okved2))
         across = max(code_agreement(need.okpd2, offer.okved2), code_agreement(need.okved2, offer.okpd2))
         codes = code_discount * max(same_scheme, 0.9 * across)
+        agreement = self.rule.checks(need, offer) if self.rule is not None else []
+        if agreement and agreement[0].held is True:  # the same operation or product: finer than any shared code
+            codes = 1.0
         km = distance_km(offer.place, need.place)
         near = 1.0 / (1.0 + km / w.distance_scale_km) if km is not None else 0.5
         semantic = max(0.0, min(1.0, semantic))
@@ -350,7 +353,6 @@ class Matcher:
         score = sum(s.value * s.weight for s in signals)
         tier = procurement_tier(offer.place, need.place, self.countries)
         checks = check_constraints(need, offer, today=self.today)
-        agreement = self.rule.checks(need, offer) if self.rule is not None else []
         if agreement:
             checks = (*agreement, *checks)
         elif (need.okpd2 or need.okved2) and (offer.okpd2 or offer.okved2):

@@ -403,7 +403,9 @@ class OperationCatalogue:
                 other = found.get(anc)
                 if other is None:
                     continue
-                gap = min(abs(a - b) for a in other.positions for b in item.positions)
+                # words the two share (a head noun read twice) do not make them one phrase
+                own, theirs = item.positions - other.positions, other.positions - item.positions
+                gap = min((abs(a - b) for a in theirs for b in own), default=0)
                 if gap > 3 and self.operations[anc].generic:
                     continue  # «механическая обработка корпусов и валов, токарные работы»: both are offered
                 found.pop(anc)

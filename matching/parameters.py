@@ -99,18 +99,47 @@ class MaterialCatalogue:
                     pairs.append((normalize(text), m.id))
         return sorted(set(pairs), key=lambda p: -len(p[0]))
 
+    @cached_property
+    def _by_name(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, mat_id in self._names:
+            out.setdefault(name, mat_id)
+        return out
+
+    @cached_property
+    def _by_lemmas(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, mat_id in self._names:
+            if re.search(r"[а-я]{3}", name):  # words, not grades («АК12» stays as written)
+                out.setdefault(_lemma_text(name), mat_id)
+        return out
+
+    @cached_property
+    def _lemma_pattern(self) -> re.Pattern[str]:
+        names = "|".join(re.escape(n) for n in sorted(self._by_lemmas, key=lambda n: -len(n)) if n)
+        return re.compile(r"(?<![0-9a-zа-я])(" + (names or "(?!)") + r")(?![0-9a-zа-я])")
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        """All names in one alternation, longest first (compiled once: a catalogue has hundreds of grades)."""
+        names = "|".join(re.escape(name) for name, _ in self._names)
+        return re.compile(r"(?<![0-9a-zа-я])(" + names + r")(?![0-9a-zа-я])")
+
     def resolve(self, text: str) -> list[str]:
         """Material ids named in ``text`` (an id, a name, a synonym or a grade), most specific match per place."""
         if text in self.materials:
             return [text]
         source = " " + normalize(text).replace(",", " , ").replace(";", " ; ") + " "
         found: list[str] = []
-        for name, mat_id in self._names:
-            pattern = r"(?<![0-9a-zа-я])" + re.escape(name) + r"(?![0-9a-zа-я])"
-            if re.search(pattern, source):
-                source = re.sub(pattern, " ", source)
-                if mat_id not in found:
-                    found.append(mat_id)
+        for match in self._pattern.finditer(source):  # one pass; at each place the longest name wins
+            mat_id = self._by_name[match.group(1)]
+            if mat_id not in found:
+                found.append(mat_id)
+        # and in any word form: «из алюминиевого сплава», «нержавеющими сталями» (lemmas on both sides)
+        for match in self._lemma_pattern.finditer(" " + _lemma_text(source) + " "):
+            mat_id = self._by_lemmas[match.group(1)]
+            if mat_id not in found:
+                found.append(mat_id)
         # «сталь 45», «сталь 12Х18Н10Т»: the group word is the grade's head noun, the grade says which
         return [m for m in found if not any(m in self.ancestors(other) for other in found)]
 
@@ -126,6 +155,14 @@ class MaterialCatalogue:
     def title(self, mat_id: str) -> str:
         m = self.materials.get(mat_id)
         return m.name if m else mat_id
+
+
+def _lemma_text(text: str) -> str:
+    """The words of a normalised text as lemmas, one space apart («алюминиевого сплава» → «алюминиевый сплав»)."""
+    from matching.morphology import analyze
+
+    return " ".join(analyze(t).lemma.replace("ё", "е") if re.fullmatch(r"[а-я]+", t) else t
+                    for t in re.findall(r"[0-9a-zа-я][0-9a-zа-я.\-]*", text))
 
 
 def validate_parameters(params: Mapping[str, Any], materials: MaterialCatalogue | None = None,

@@ -5,8 +5,13 @@ stage's ОКВЭД2 prefixes, with its ОКПД2 prefixes, and without codes (fo
 scheme); the database adds offers whose codes start with the stage's prefixes, so an offer the index has not caught
 up with yet is not lost. Every listing is then loaded from the database (the index may be stale) and judged.
 
-The acceptance rule (kept here until a matching engine exposes one; ``matching/matcher.py`` does not exist yet):
+The acceptance rule:
 
+* **agreement** — the platform's one acceptability rule (:mod:`matching.acceptability`, as in matching): the
+  stage's operation (its ``operations``, or the ones the catalogue reads from its text) must be the offer's or be
+  covered by it, and the parameters the offer gives must hold for what the stage's text says (material, size…).
+  A hot-dip galvanizing stage is not given to a powder-coating shop, although both are ОКВЭД2 25.61. When the
+  catalogue names no operation for the stage, the codes and the text decide as follows;
 * **relevance** — when the stage names ОКВЭД2/ОКПД2 codes, an offer with a code under one of them is relevant;
   its score is ``0.6 + 0.4 × cosine`` (the text only orders such offers). An offer that has codes of that scheme,
   none of them under the stage's, is dropped. An offer without codes of the stage's schemes (or any offer, for a
@@ -34,8 +39,10 @@ from sqlalchemy.orm import selectinload
 from marketplace.extensions import db
 from marketplace.geo.models import Region
 from marketplace.listings.models import Capability, ListingCode, ListingKind, ListingStatus
+from marketplace.matches.services import acceptability_rule
 from matching.chains import ChainRequest, Stage, StageCandidate
 from matching.geo import Place
+from matching.matcher import ListingSpec
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +135,17 @@ def judge(stage: Stage, listings: Iterable[Capability], cosine: dict[int, float]
     """Turn loaded offers into candidates by the module's acceptance rule."""
     candidates: list[StageCandidate] = []
     looked_at = acceptable = no_price = no_lead = low = 0
+    rule = acceptability_rule()
+    need = stage_spec(stage)
     for listing in listings:
         looked_at += 1
+        agreement = rule.checks(need, offer_spec(listing))
+        if any(c.held is False for c in agreement):
+            low += 1
+            continue
         score = relevance(stage, listing, cosine.get(listing.id, 0.0))
+        if agreement and score is None:  # the operation agrees although the codes differ: the text orders it
+            score = round(CODE_BASE + (1.0 - CODE_BASE) * max(0.0, min(1.0, cosine.get(listing.id, 0.0))), 4)
         if score is None:
             low += 1
             continue
@@ -152,6 +167,19 @@ def judge(stage: Stage, listings: Iterable[Capability], cosine: dict[int, float]
     return StageCandidates(stage=stage.id, candidates=tuple(candidates), found=len(candidates),
                            looked_at=looked_at, acceptable=acceptable,
                            no_price=no_price, no_lead_time=no_lead, low_score=low, notes=tuple(notes))
+
+
+def stage_spec(stage: Stage) -> ListingSpec:
+    """A stage as the acceptability rule reads a need: a missing operation with the stage's text and codes."""
+    return ListingSpec(id=0, side="need", kind="missing_operation", title=stage.text, okved2=stage.okved2,
+                       okpd2=stage.okpd2, operations=stage.operations)
+
+
+def offer_spec(listing: Capability) -> ListingSpec:
+    return ListingSpec(id=listing.id, side="offer", kind=listing.kind.value, title=listing.title,
+                       description=listing.description or "", okpd2=tuple(listing.okpd2_codes),
+                       okved2=tuple(listing.okved2_codes), operations=tuple(listing.operation_ids),
+                       parameters=dict(listing.parameters or {}))
 
 
 def relevance(stage: Stage, listing: Capability, cosine: float) -> float | None:
@@ -226,6 +254,7 @@ def _load_offers(ids: Iterable[int]) -> Sequence[Capability]:
     if not ids:
         return []
     stmt = (select(Capability).where(Capability.id.in_(ids), Capability.status == ListingStatus.ACTIVE)
-            .options(selectinload(Capability.codes), selectinload(Capability.organization))
+            .options(selectinload(Capability.codes), selectinload(Capability.organization),
+                     selectinload(Capability.operation_links))
             .order_by(Capability.id))
     return [x for x in db.session.scalars(stmt) if not x.organization.archived]

@@ -103,8 +103,8 @@ def marketplace_documents(organizations: int = 600, seed: int = 27) -> list[Any]
     catalogue = page_catalogue()
     records = build_records(organizations=organizations, seed=seed)
     regions = {r["tax_id"]: r.get("region") for r in records if r["type"] == "organization"}
-    names = dict(((s, c), n) for s, c, n in db.session.execute(
-        select(ClassifierCode.scheme, ClassifierCode.code, ClassifierCode.name)))
+    names = {(s, c): n for s, c, n in db.session.execute(
+        select(ClassifierCode.scheme, ClassifierCode.code, ClassifierCode.name))}
     docs = []
     for number, record in enumerate((r for r in records if r["type"] in ("offer", "need")), 1):
         codes = {scheme: tuple(c.strip() for c in str(record.get(scheme) or "").split(";") if c.strip())

@@ -54,13 +54,9 @@ def run(file: Path, *, inferred_codes: bool) -> dict[str, Any]:
         from marketplace.classifiers.suggest import get_classifier
 
         classifier = get_classifier("okpd2", progress_bar)
-    catalogue = None
-    try:
-        from marketplace.operations.catalogue import get_catalogue
+    from marketplace.operations.catalogue import get_catalogue
 
-        catalogue = get_catalogue()
-    except Exception:  # noqa: BLE001 - no catalogue yet: the engine is measured without it
-        catalogue = None
+    catalogue = get_catalogue()
     from marketplace.geo.services import country_lists
 
     report = evaluate_acceptability(scenarios, encoder, countries=country_lists(), classifier=classifier,

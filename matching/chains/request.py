@@ -35,7 +35,8 @@ _REGION = re.compile(r"^\d{2,3}$")
 _STAGE_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 _REQUEST_KEYS = {"item", "quantity", "unit_weight_kg", "delivery_region", "deadline_days", "stages", "okpd2", "title"}
-_STAGE_KEYS = {"id", "text", "okved2", "okpd2", "after", "certifications_required", "min_capacity"}
+_OPERATION = re.compile(r"^[a-z0-9_.]{1,80}$")
+_STAGE_KEYS = {"id", "text", "okved2", "okpd2", "after", "certifications_required", "min_capacity", "operations"}
 _PLACE_KEYS = {"country", "region", "district", "lat", "lon"}
 
 
@@ -59,11 +60,13 @@ class Stage:
     after: tuple[str, ...] = ()
     certifications_required: tuple[str, ...] = ()
     min_capacity: float | None = None
+    operations: tuple[str, ...] = ()  # catalogue operation ids (matching.operations); read from the text when empty
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "text": self.text,
+            "operations": list(self.operations),
             "okved2": list(self.okved2),
             "okpd2": list(self.okpd2),
             "after": list(self.after),
@@ -301,6 +304,7 @@ def _parse_stage(i: int, raw: Any) -> Stage:
         after=after,
         certifications_required=_str_list(raw.get("certifications_required"), f"{prefix}.certifications_required"),
         min_capacity=min_capacity,
+        operations=_str_list(raw.get("operations"), f"{prefix}.operations", _OPERATION, "operation id"),
     )
 
 

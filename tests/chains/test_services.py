@@ -261,7 +261,7 @@ def test_suggest_chain_for_need_picks_the_template_by_code_and_is_idempotent(db,
 
 def test_swap_to_a_slow_supplier_flags_the_deadline(db, factories, offers, built):
     seeded, coordinator, row = built
-    slow = offers.add("27", "25.62", title="Токарная обработка под заказ", price=2000, lead=200, capacity=100)
+    slow = offers.add("27", "25.62", title="Фрезерная обработка и расточка корпусов под заказ", price=2000, lead=200, capacity=100)
     offers.index()
     services.build(row.id, alternatives=0)
     chain = row.chains[0]

@@ -206,12 +206,15 @@ def test_acceptance_khabarovsk_coordinator_template_to_approved_chain(client, db
     assert "Где цепочка выходит за регион и почему" in page
     assert "в регионе доставки исполнителей нет" in page  # the builder's reason for the castings and the motor
 
-    post(client, url, url + "/swap", {"stage": "painting", "listing_id": str(seeded.machining_27.id)})
+    # a machine shop is no painter (the platform's acceptability rule): the swap goes to the other machine shop
+    current = {a["stage"]: a["listing_id"] for a in best.result["assignments"]}["housing_machining"]
+    other = seeded.machining_27_alt if current == str(seeded.machining_27.id) else seeded.machining_27
+    post(client, url, url + "/swap", {"stage": "housing_machining", "listing_id": str(other.id)})
     post(client, url, url + "/approve", {"comment": "Утверждено"})
     db.session.expire_all()
     best = db.session.get(CooperationChain, best.id)
     assert best.status == ChainStatus.APPROVED
-    assert {a["stage"]: a["listing_id"] for a in best.result["assignments"]}["painting"] == str(seeded.machining_27.id)
+    assert {a["stage"]: a["listing_id"] for a in best.result["assignments"]}["housing_machining"] == str(other.id)
     assert [e.kind for e in best.events] == ["built", "swapped", "approved"]
     notified = set(db.session.scalars(select(Notification.organization_id).where(
         Notification.kind == "chain_approved")))

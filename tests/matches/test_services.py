@@ -45,7 +45,9 @@ def test_explanation_names_tier_distance_signals_and_constraints(app, db, market
     assert {s["name"] for s in e["signals"]} == {"semantic", "codes", "distance"}
     assert abs(sum(s["weight"] for s in e["signals"]) - 1.0) < 1e-6
     held = {c["name"]: c["held"] for c in e["constraints"]}
-    assert held == {"relevance": True, "quantity": True, "deadline": True}
+    # the platform's acceptability rule: the same operation, the material in work, then quantity and deadline
+    assert held == {"operation": True, "materials": True, "quantity": True, "deadline": True}
+    assert e["constraints"][0]["name"] == "operation" and "токарная обработка" in e["constraints"][0]["detail"]
 
 
 def test_refresh_is_idempotent_and_notifies_each_side_once(app, db, market):
