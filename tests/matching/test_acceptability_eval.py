@@ -91,6 +91,10 @@ def test_cli_runs_over_the_labelled_file_with_the_baseline(app, runner):
     assert len(out["baseline"]["commit"]) == 40
     assert out["targets"] == {"precision": 0.97, "recall": 0.90, "first_shown_right": 0.95}
     c = out["current"]
+    # issue 12's targets, on the engine the marketplace builds (the operations catalogue's rule)
+    assert c["precision"] >= 0.97 and c["recall"] >= 0.90, (c["precision"], c["recall"])
+    assert c["first_shown_right"] >= 0.95 and c["tier_violations"] == 0
+    assert c["precision"] > out["baseline"]["precision"] + 0.5
     assert c["tp"] + c["fn"] == sum(f["tp"] + f["fn"] for f in c["families"].values())
     assert len(c["wrong"]) == c["fp"] + c["fn"]
     table = runner.invoke(eval_group, ["acceptability", str(DATA), "--wrong", "3"]).output
