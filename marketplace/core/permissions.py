@@ -21,7 +21,7 @@ from flask_login import current_user
 
 from marketplace.accounts.models import Membership, MembershipRole, User, UserRole
 from marketplace.extensions import db
-from marketplace.listings.models import Listing, ListingStatus
+from marketplace.listings.models import Listing, ListingKind, ListingStatus
 from marketplace.organizations.models import Organization
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,11 +92,48 @@ def can_moderate_listing(user: Any, listing: Listing) -> bool:
 
 
 def can_view_listing(user: Any, listing: Listing) -> bool:
-    """Active and closed listings are public; drafts, archived and hidden ones only for their organization and
-    moderators (coordinators of its region, admins)."""
+    """The one visibility rule for a listing, used by pages, the API, search hits, match lists, feeds and exports.
+
+    Active and closed listings are public; drafts, archived and hidden ones only for their organization and
+    moderators (coordinators of its region, admins). A tender's lot is moreover seen exactly when its tender is
+    (a closed tender's lots: the buyer, the invited organizations and admins — not a region's coordinator)."""
+    if not _status_allows(user, listing):
+        return False
+    tender = getattr(listing, "tender", None) if listing.kind == ListingKind.TENDER_LOT else None
+    if tender is None:
+        return True
+    from marketplace.tenders.access import can_view_tender
+
+    return can_view_tender(user, tender)
+
+
+def _status_allows(user: Any, listing: Listing) -> bool:
     if listing.status in PUBLIC_LISTING_STATUSES:
         return True
     return can_edit_listing(user, listing) or can_moderate_listing(user, listing)
+
+
+def visible_listings_clause(user: Any) -> Any:
+    """``can_view_listing`` as a SQL condition on ``Listing`` (for lists, search hits, feeds and exports); ``None``
+    when ``user`` sees everything (admins)."""
+    from sqlalchemy import and_, false, or_
+
+    from marketplace.tenders.access import visible_tenders_query
+    from marketplace.tenders.models import Tender
+
+    if is_admin(user):
+        return None
+    mine = organization_ids(user)
+    seen = [Listing.status.in_(PUBLIC_LISTING_STATUSES)]
+    if mine:
+        seen.append(Listing.organization_id.in_(mine))
+    moderated = user.region_codes if _authenticated(user) and user.role == UserRole.COORDINATOR else set()
+    if moderated:
+        seen.append(Listing.region_code.in_(moderated))
+    tender_id = Listing.__table__.c.tender_id
+    visible_tenders = visible_tenders_query(user).with_only_columns(Tender.id)
+    lot_rule = or_(Listing.kind != ListingKind.TENDER_LOT, tender_id.is_(None), tender_id.in_(visible_tenders))
+    return and_(or_(*seen) if seen else false(), lot_rule)
 
 
 def can_view_organization(user: Any, organization: Organization) -> bool:

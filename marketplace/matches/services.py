@@ -443,17 +443,23 @@ def ranked_matches(need: Listing, policy: ProcurementPolicy | None = None) -> Ra
                          every_tier - len(outcome.ranked))
 
 
-def needs_for_offer(offer: Listing) -> list[Match]:
-    """The stored needs an offer serves, best first, only those its organization may see."""
+def needs_for_offer(offer: Listing, viewer: Any = None) -> list[Match]:
+    """The stored needs an offer serves, best first, only those its organization may see — and, given ``viewer``
+    (the user reading the list, e.g. a region's coordinator), only those the viewer may see too."""
+    from marketplace.core.permissions import can_view_listing
+
     rows = db.session.scalars(select(Match).where(Match.offer_id == offer.id, Match.acceptable.is_(True))
                               .order_by(Match.score.desc()).options(selectinload(Match.need)))
-    return [m for m in rows if need_visible_to(m.need, offer.organization_id)]
+    return [m for m in rows if need_visible_to(m.need, offer.organization_id)
+            and (viewer is None or can_view_listing(viewer, m.need))]
 
 
 def can_see_matches(user: Any, listing: Listing) -> bool:
     """The listing's organization, the coordinators of its region and admins see its matches."""
-    from marketplace.core.permissions import can_edit_listing, is_coordinator_for
+    from marketplace.core.permissions import can_edit_listing, can_view_listing, is_coordinator_for
 
+    if not can_view_listing(user, listing):
+        return False
     return can_edit_listing(user, listing) or is_coordinator_for(user, listing.region_code)
 
 

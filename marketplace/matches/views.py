@@ -37,7 +37,7 @@ def matches_context(listing: Listing, mode: str | None = None) -> dict[str, Any]
         ranked = services.ranked_matches(listing, policy)
         context.update(ranked=ranked, policy=policy, chain_request=_chain_request(listing))
     else:
-        context.update(needs=services.needs_for_offer(listing))
+        context.update(needs=services.needs_for_offer(listing, current_user))
     return context
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import fields, validate
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
 from marketplace.api.acting import acting_organization
@@ -23,18 +23,14 @@ from marketplace.api.schemas import (
     Text,
 )
 from marketplace.core.permissions import (
-    PUBLIC_LISTING_STATUSES,
     can_edit_listing,
     can_view_listing,
-    is_admin,
-    organization_ids,
+    visible_listings_clause,
 )
 from marketplace.extensions import db
 from marketplace.geo.models import Region
 from marketplace.listings import services as listing_services
 from marketplace.listings.models import Listing, ListingCode, ListingKind
-from marketplace.tenders.access import can_view_lot, visible_tenders_query
-from marketplace.tenders.models import Tender
 
 TAG = "Предложения и потребности"
 SORTS = {
@@ -65,26 +61,15 @@ class ListingQuery(SideListingQuery):
 
 
 def visible_listings(user: Any) -> Select[Any]:
-    """Listings ``user`` may see, by the rules of ``can_view_listing`` and, for tender lots, ``can_view_lot``; a page
+    """Listings ``user`` may see, by the one rule of ``core.permissions.can_view_listing`` (its SQL form); a page
     loads their catalogue operations in one more query."""
     stmt = select(Listing).options(selectinload(Listing.operation_links))
-    if is_admin(user):
-        return stmt
-    mine = organization_ids(user)
-    seen = [Listing.status.in_(PUBLIC_LISTING_STATUSES)]
-    if mine:
-        seen.append(Listing.organization_id.in_(mine))
-    moderated = getattr(user, "region_codes", set()) if getattr(user, "role", None) == "coordinator" else set()
-    if moderated:
-        seen.append(Listing.region_code.in_(moderated))
-    tender_id = Listing.__table__.c.tender_id
-    visible_tenders = visible_tenders_query(user).with_only_columns(Tender.id)
-    lot_rule = or_(Listing.kind != ListingKind.TENDER_LOT, tender_id.is_(None), tender_id.in_(visible_tenders))
-    return stmt.where(and_(or_(*seen), lot_rule))
+    clause = visible_listings_clause(user)
+    return stmt if clause is None else stmt.where(clause)
 
 
 def can_view(user: Any, listing: Listing) -> bool:
-    return can_view_listing(user, listing) and can_view_lot(user, listing)
+    return can_view_listing(user, listing)
 
 
 def listing_or_404(listing_id: int, user: Any) -> Listing:

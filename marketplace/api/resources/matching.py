@@ -217,7 +217,7 @@ def listing_matches(listing_id: int, query: dict[str, Any]) -> dict[str, Any]:
                 "active_tier": ranked.active_tier.label if ranked.active_tier is not None else None,
                 "chain_suggested": ranked.chain_suggested, "hidden_lower_tiers": ranked.hidden_lower,
                 "computed_at": run.computed_at.isoformat() if run else None, "matches": items}
-    items = [_item(m, m.need) for m in services.needs_for_offer(listing)]
+    items = [_item(m, m.need) for m in services.needs_for_offer(listing, api_user())]
     return {"listing_id": listing.id, "side": "offer", "policy": "strict", "active_tier": None,
             "chain_suggested": False, "hidden_lower_tiers": 0,
             "computed_at": run.computed_at.isoformat() if run else None, "matches": items}
