@@ -61,7 +61,7 @@ def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] 
         "SECRET_KEY": secret_key,
         "COSMOS_EMBEDDED": embedded,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True} if not database_url.startswith("sqlite") else {},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(env, database_url),
         "REDIS_URL": env.get("REDIS_URL") or None,
         "SEARCH_URL": search_url,
         "SEARCH_INDEX_PREFIX": env.get("COSMOS_SEARCH_INDEX_PREFIX", "cosmos"),
@@ -73,6 +73,15 @@ def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] 
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": not embedded and not _bool(env.get("COSMOS_INSECURE_COOKIES")),
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": not embedded and not _bool(env.get("COSMOS_INSECURE_COOKIES")),
+        # Strict-Transport-Security in production (0 turns it off, e.g. while TLS is being set up).
+        "COSMOS_HSTS_SECONDS": _int(env, "COSMOS_HSTS_SECONDS", 0 if embedded else 365 * 24 * 3600),
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (werkzeug ProxyFix); 0: none
+        # trusted, the socket's address is the client's (the headers of a direct client are forgeable).
+        "COSMOS_TRUSTED_PROXIES": _int(env, "COSMOS_TRUSTED_PROXIES", 0),
+        # Login limits: per account (whatever the address) and per address (whatever the e-mail: spraying).
+        "LOGIN_LIMIT_ACCOUNT": env.get("COSMOS_LOGIN_LIMIT_ACCOUNT") or "30 per minute;200 per hour",
+        "LOGIN_LIMIT_IP": env.get("COSMOS_LOGIN_LIMIT_IP") or "20 per minute;200 per hour",
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": _int(env, "COSMOS_MAX_UPLOAD_BYTES", 16 * 1024 * 1024),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
@@ -96,6 +105,22 @@ def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] 
         "MATCH_SUGGEST_CHAINS": _bool(env.get("COSMOS_MATCH_SUGGEST_CHAINS"), default=True),
     }
     return settings
+
+
+def _engine_options(env: Mapping[str, str], database_url: str) -> dict[str, object]:
+    """PostgreSQL: a connect timeout and a statement timeout (a database that accepts but never answers costs a
+    request seconds, then a 503, not gunicorn's 30 s kill), both settable by environment variables."""
+    if database_url.startswith("sqlite"):
+        return {}
+    connect = _int(env, "COSMOS_DB_CONNECT_TIMEOUT", 5)
+    statement_ms = _int(env, "COSMOS_DB_STATEMENT_TIMEOUT_MS", 15000)
+    options: dict[str, object] = {"pool_pre_ping": True, "pool_timeout": _int(env, "COSMOS_DB_POOL_TIMEOUT", 10)}
+    if database_url.startswith("postgresql"):
+        connect_args: dict[str, object] = {"connect_timeout": connect}
+        if statement_ms:
+            connect_args["options"] = f"-c statement_timeout={statement_ms}"
+        options["connect_args"] = connect_args
+    return options
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:

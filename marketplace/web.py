@@ -1,6 +1,7 @@
 """Registers the web layer in a fixed order: extensions, request hooks, template helpers, blueprints, error pages."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Flask, Response, render_template, request
@@ -23,11 +24,43 @@ def csp_nonce() -> str:
 
 
 def init_app(app: Flask) -> None:
+    _init_ids_and_proxy(app)
     _init_extensions(app)
     _init_hooks(app)
     _init_templates(app)
     _register_blueprints(app)
     _init_error_pages(app)
+
+
+MAX_ID = 2**31 - 1
+# 0 … 2147483647 (leading zeros allowed, as ``int`` allows them), digit by digit.
+INT32_PATTERN = (r"0*(?:\d{1,9}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}|21474[0-7]\d{4}"
+                 r"|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d|214748364[0-7])")
+
+
+def _init_ids_and_proxy(app: Flask) -> None:
+    """``<int:…>`` in every route is a 32-bit id: a larger number is a 404 (not a database overflow, and not a 405
+    from another rule); behind a trusted reverse proxy (``COSMOS_TRUSTED_PROXIES=N``) the client's address, scheme
+    and host come from the last N proxies' X-Forwarded-* headers (off by default: the headers are forgeable)."""
+    from werkzeug.routing import IntegerConverter
+
+    class IdConverter(IntegerConverter):
+        def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
+                     max: int | None = None, signed: bool = False) -> None:
+            super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max,
+                             signed=signed)
+            if self.max == MAX_ID and not fixed_digits and not signed:
+                # werkzeug checks the method before the converter's range: with ``\d+`` a PATCH of a too-large id
+                # matched the GET rule's pattern and answered 405. The pattern itself stops at 2³¹−1.
+                self.regex = INT32_PATTERN
+
+    app.url_map.converters["int"] = IdConverter
+    proxies = int(app.config.get("COSMOS_TRUSTED_PROXIES") or 0)
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,  # type: ignore
+                                x_port=proxies, x_prefix=proxies)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -59,6 +92,9 @@ def _init_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if app.config.get("COSMOS_HSTS_SECONDS"):
+            response.headers.setdefault("Strict-Transport-Security",
+                                        f"max-age={int(app.config['COSMOS_HSTS_SECONDS'])}; includeSubDomains")
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", CSP.format(nonce=csp_nonce()))
         if request.args.get("lang") in ("ru", "en") and request.cookies.get("lang") != request.args["lang"]:
@@ -151,6 +187,31 @@ def _init_error_pages(app: Flask) -> None:
     @app.errorhandler(429)
     def too_many(_exc: Exception) -> tuple[str, int]:
         return page(429, "Слишком много попыток", "Подождите немного и попробуйте снова.")
+
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(_exc: Exception) -> Any:
+        from marketplace.extensions import db
+
+        app.logger.warning("database unavailable: %s", _exc)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; the answer matters, not the rollback
+            pass
+        if request.path.startswith("/api/"):
+            response = app.response_class(
+                json.dumps({"type": "about:blank", "status": 503, "title": "Сервис временно недоступен",
+                            "detail": "База данных не отвечает, повторите запрос позже."}, ensure_ascii=False),
+                status=503, mimetype="application/problem+json")
+        else:
+            body, _code = page(503, "Сервис временно недоступен",
+                               "База данных не отвечает. Повторите попытку через минуту.")
+            response = app.response_class(body, status=503, mimetype="text/html")
+        response.headers["Retry-After"] = "30"
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError) -> tuple[str, int]:

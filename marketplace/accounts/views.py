@@ -25,6 +25,24 @@ def _login_key() -> str:
     return f"login:{get_remote_address()}:{services.normalize_email(request.form.get('email'))}"
 
 
+def _login_ip_key() -> str:
+    """Per client address, whatever the e-mail: password spraying across many accounts is slowed."""
+    from flask_limiter.util import get_remote_address
+
+    return f"login-ip:{get_remote_address()}"
+
+
+def _login_account_key() -> str:
+    """Per account, whatever the address: guessing one password from many addresses is slowed."""
+    return f"login-account:{services.normalize_email(request.form.get('email'))}"
+
+
+def _config_limit(name: str, default: str) -> Any:
+    from flask import current_app
+
+    return lambda: current_app.config.get(name) or default
+
+
 def _safe_next(target: str | None) -> str | None:
     """Only our own pages (Flask-Login passes an absolute URL of this host): an open redirect would turn the login
     page into a phishing aid."""
@@ -102,6 +120,10 @@ def resend_confirmation() -> Any:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, key_func=_login_key, methods=["POST"])
+@limiter.limit(_config_limit("LOGIN_LIMIT_IP", "20 per minute;200 per hour"), key_func=_login_ip_key,
+               methods=["POST"])
+@limiter.limit(_config_limit("LOGIN_LIMIT_ACCOUNT", "30 per minute;200 per hour"), key_func=_login_account_key,
+               methods=["POST"])
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")) or url_for("listings.mine"))

@@ -129,13 +129,46 @@ def _load_query(schema: type[Schema]) -> dict[str, Any]:
 def _load_body(schema: type[Schema]) -> dict[str, Any]:
     if not request.is_json:
         raise Problem(415)
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:
+        raise Problem(400, f"JSON вложен глубже {MAX_JSON_DEPTH} уровней.") from None
     if payload is None:
         raise Problem(400, "Тело запроса — не JSON.")
+    _check_json(payload)
     try:
         return schema(unknown=RAISE).load(payload)
     except ValidationError as exc:
         raise validation_problem(_messages(exc)) from None
+
+
+MAX_JSON_DEPTH = 64  # far deeper than any body of this API; deeper ones would only exhaust the stack later
+
+
+def _check_json(payload: Any) -> None:
+    """400 for a body nested deeper than ``MAX_JSON_DEPTH`` or with a string (key or value) that is not valid
+    Unicode — a lone UTF-16 surrogate such as ``"\\ud800"``, which no database or JSON encoder can write."""
+    stack: list[tuple[Any, int, str]] = [(payload, 1, "")]
+    while stack:
+        value, depth, where = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise Problem(400, f"JSON вложен глубже {MAX_JSON_DEPTH} уровней.")
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                _check_text(key, where or "_schema")
+                stack.append((sub, depth + 1, f"{where}.{key}" if where else str(key)))
+        elif isinstance(value, list):
+            stack.extend((sub, depth + 1, f"{where}.{i}" if where else str(i)) for i, sub in enumerate(value))
+        elif isinstance(value, str):
+            _check_text(value, where or "_schema")
+
+
+def _check_text(text: str, field: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise validation_problem({field: [f"недопустимый символ в позиции {exc.start + 1}: одиночный суррогат "
+                                          "UTF-16"]}, status=400, detail="Строка не в Юникоде.") from None
 
 
 def _messages(exc: ValidationError) -> dict[str, list[str]]:

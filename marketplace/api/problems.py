@@ -109,8 +109,19 @@ def handle_validation_failed(exc: ValidationFailed) -> Response:
 def handle_unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):  # Flask routes these here only when no closer handler exists
         return handle_http_exception(exc)
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
     from marketplace.extensions import db
 
+    if isinstance(exc, OperationalError | PoolTimeout):  # refused, timed out, statement_timeout: try again later
+        log.warning("database unavailable in %s %s: %s", request.method, request.path, exc)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; the answer matters, not the rollback
+            pass
+        return problem_response(503, "База данных не отвечает, повторите запрос позже.",
+                                headers={"Retry-After": "30"})
     log.exception("unhandled error in %s %s", request.method, request.path)
     db.session.rollback()
     return problem_response(500)
