@@ -52,14 +52,17 @@ def refdata_load(as_json: bool) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Импортировать верные строки, пропустив ошибочные.")
 @click.option("--json", "as_json", is_flag=True, help="Отчёт в формате JSON.")
+@click.option("--encoding", default=None, metavar="NAME",
+              help="Кодировка CSV (utf-8, cp1251, koi8-r…); без неё определяется по содержимому.")
 @with_appcontext
-def import_command(file: Path, skip_invalid: bool, as_json: bool) -> None:
+def import_command(file: Path, skip_invalid: bool, as_json: bool, encoding: str | None) -> None:
     from marketplace.extensions import db
     from marketplace.importer.readers import ImportFileError
     from marketplace.importer.service import ImportRejected, import_file
 
     try:
-        report = import_file(file, skip_invalid=skip_invalid, progress=None if as_json else progress_bar)
+        report = import_file(file, skip_invalid=skip_invalid, progress=None if as_json else progress_bar,
+                             encoding=encoding)
     except ImportFileError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None

@@ -16,6 +16,7 @@ from marketplace.analytics.kpis import KpiReport
 from marketplace.analytics.localization import LocalizationReport, LocalizationSeries
 from marketplace.analytics.network import NetworkReport
 from marketplace.analytics.scope import GAP_LEVEL_TITLES_RU, TIER_TITLES_RU, TIERS
+from marketplace.core.cells import csv_cell, escape_workbook
 
 GAP_COLUMNS = ("Место", "ОКПД2", "Наименование", "Потребностей", "Без поставщика", "Доля без поставщика",
                "Бюджет без поставщика, руб.", "Без бюджета", "Количество", "Ед. изм.")
@@ -39,7 +40,7 @@ def gaps_csv(report: GapReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(GAP_COLUMNS)
-    writer.writerows(["" if v is None else v for v in row] for row in gap_rows(report))
+    writer.writerows(["" if v is None else csv_cell(v) for v in row] for row in gap_rows(report))
     return out.getvalue()
 
 
@@ -140,6 +141,7 @@ def regional_report_xlsx(gaps: Mapping[str, GapReport], localization: Localizati
 
 
 def _save(wb: Workbook) -> bytes:
+    escape_workbook(wb)  # user-written titles and names never become live formulas
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

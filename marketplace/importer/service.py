@@ -128,10 +128,12 @@ class _Reference:
 
 
 def import_file(path: str | Path, *, skip_invalid: bool = False, user_id: int | None = None,
-                progress: Callable[[Iterable[Any], str, int], Iterable[Any]] | None = None) -> ImportReport:
-    """Validate and import ``path``; raise :class:`ImportRejected` (nothing written) when rows are bad."""
+                progress: Callable[[Iterable[Any], str, int], Iterable[Any]] | None = None,
+                encoding: str | None = None) -> ImportReport:
+    """Validate and import ``path``; raise :class:`ImportRejected` (nothing written) when rows are bad.
+    ``encoding``: the CSV's encoding as the user declares it (detected when None)."""
     path = Path(path)
-    records = list(read_records(path))
+    records = list(read_records(path, encoding=encoding))
     return import_records(records, source=path.name, skip_invalid=skip_invalid, user_id=user_id, progress=progress)
 
 
