@@ -18,7 +18,11 @@ bp = Blueprint("matches", __name__)
 
 SIGNAL_TITLES_RU = {"semantic": "сходство текста", "codes": "совпадение кодов", "distance": "близость"}
 CONSTRAINT_TITLES_RU = {"relevance": "вид работ", "quantity": "объём", "deadline": "срок",
-                        "certifications": "сертификаты"}
+                        "certifications": "сертификаты", "operation": "операция", "product": "товар",
+                        "materials": "материал", "thickness": "толщина", "tolerance_it": "точность",
+                        "roughness_ra_um": "шероховатость", "batch": "партия", "max_length_mm": "длина",
+                        "max_width_mm": "ширина", "max_height_mm": "высота", "max_diameter_mm": "диаметр",
+                        "max_mass_kg": "масса"}
 
 
 can_see_matches = services.can_see_matches

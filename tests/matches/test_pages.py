@@ -23,6 +23,11 @@ def test_the_need_page_shows_the_local_supplier_with_reasons_and_hides_farther_t
     assert "Подобранные поставщики" in page and 'data-tier="local"' in page
     assert 'data-tier="district"' not in page and "ООО «Хабаровский механический»" in page
     assert "сходство текста" in page and "✓ объём" in page and "строгий режим хартии" in page
+    # the reason in words a buyer reads first, the numbers under «подробнее»
+    why = page[page.index('class="small match-why"'):]
+    words, details = why[:why.index("<details")], why[why.index("<details"):why.index("</details>")]
+    assert "токарная обработка" in words and "км" in words and "×" not in words
+    assert "подробнее" in details and "×" in details and "✓ операция" in details
     assert "Ещё подходящих на дальних уровнях" in page
 
     explore = text_of(client.get(f"/listings/{market.need.id}/matches?mode=weighted"))
