@@ -278,32 +278,36 @@ def all_gap_reports(geography: Geography, scopes: Iterable[Scope],
                      for level in GAP_LEVELS} for s in scopes}
 
 
-def gap_needs(scope: Scope, okpd2_class: str, level: str, *, limit: int = 500) -> tuple[GapNeed, ...]:
-    """The active needs behind one gap line, the largest budgets first."""
-    return gap_needs_by_class(scope, [okpd2_class], level, limit=limit).get(okpd2_class, ())
+def gap_needs(scope: Scope, okpd2_class: str, level: str, *, limit: int = 500,
+              viewer: Any = None) -> tuple[GapNeed, ...]:
+    """The active needs behind one gap line, the largest budgets first (``viewer``: only those that user may see,
+    by ``core.permissions.can_view_listing`` — a closed tender's lots are not named to a region's coordinator)."""
+    return gap_needs_by_class(scope, [okpd2_class], level, limit=limit, viewer=viewer).get(okpd2_class, ())
 
 
 def gap_needs_by_class(scope: Scope, classes: Sequence[str], level: str, *,
-                       limit: int = 5000) -> dict[str, tuple[GapNeed, ...]]:
+                       limit: int = 5000, viewer: Any = None) -> dict[str, tuple[GapNeed, ...]]:
     """The needs behind several gap lines in one query (for the XLSX export): ``{class: needs}``, at most ``limit``
     needs in all, the largest budgets first."""
-    return _gap_needs(scope, level, "class", classes, (), limit)
+    return _gap_needs(scope, level, "class", classes, (), limit, viewer)
 
 
 def gap_needs_by_operation(scope: Scope, level: str, *, classes: Sequence[str] = (), operations: Sequence[str] = (),
-                           limit: int = 5000) -> dict[str, tuple[GapNeed, ...]]:
+                           limit: int = 5000, viewer: Any = None) -> dict[str, tuple[GapNeed, ...]]:
     """The needs behind the lines of a report by operation: ``{operation id or class: needs}`` — an operation line
     holds the needs whose main operation it is, a class line the needs of that class that name no operation."""
-    return _gap_needs(scope, level, "operation", classes, operations, limit)
+    return _gap_needs(scope, level, "operation", classes, operations, limit, viewer)
 
 
-def gap_operation_needs(scope: Scope, operation_id: str, level: str, *, limit: int = 500) -> tuple[GapNeed, ...]:
+def gap_operation_needs(scope: Scope, operation_id: str, level: str, *, limit: int = 500,
+                        viewer: Any = None) -> tuple[GapNeed, ...]:
     """The active needs behind one operation's gap line, the largest budgets first."""
-    return gap_needs_by_operation(scope, level, operations=[operation_id], limit=limit).get(operation_id, ())
+    return gap_needs_by_operation(scope, level, operations=[operation_id], limit=limit,
+                                  viewer=viewer).get(operation_id, ())
 
 
 def _gap_needs(scope: Scope, level: str, by: str, classes: Sequence[str], operations: Sequence[str],
-               limit: int) -> dict[str, tuple[GapNeed, ...]]:
+               limit: int, viewer: Any = None) -> dict[str, tuple[GapNeed, ...]]:
     threshold = GAP_LEVELS[level]
     if not classes and not operations:
         return {}
@@ -318,7 +322,7 @@ def _gap_needs(scope: Scope, level: str, by: str, classes: Sequence[str], operat
                Listing.budget, Listing.quantity, Listing.unit, Listing.created_at, c.best, c.cls, c.op)
         .join(per_need, per_need.c.need_id == Listing.id)
         .join(Organization, Organization.id == Listing.organization_id)
-        .where(c.best > threshold, line)
+        .where(c.best > threshold, line, *_visible_to(viewer))
         .order_by(Listing.budget.desc().nulls_last(), Listing.id)
         .limit(limit)).all()
     ids = [r[0] for r in rows]
@@ -336,6 +340,15 @@ def _gap_needs(scope: Scope, level: str, by: str, classes: Sequence[str], operat
             quantity=None if r[7] is None else float(r[7]), unit=r[8], created_at=_iso(r[9]),
             best_tier=TIERS[r[10] - 1] if r[10] <= len(TIERS) else None))
     return {cls: tuple(needs) for cls, needs in out.items()}
+
+
+def _visible_to(viewer: Any) -> tuple[Any, ...]:
+    if viewer is None:
+        return ()
+    from marketplace.core.permissions import visible_listings_clause
+
+    clause = visible_listings_clause(viewer)
+    return () if clause is None else (clause,)
 
 
 def _iso(value: datetime | str | None) -> str:

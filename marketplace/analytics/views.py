@@ -182,10 +182,12 @@ def gaps_export(code: str, fmt: str):
     if by == "operation":
         rows = cached.report.rows
         needs = gap_needs_by_operation(scope, level, classes=[r.okpd2_class for r in rows if not r.operation_id],
-                                       operations=[r.operation_id for r in rows if r.operation_id], limit=5000)
+                                       operations=[r.operation_id for r in rows if r.operation_id], limit=5000,
+                                       viewer=current_user)
         keys = [r.operation_id or r.okpd2_class for r in rows]
     else:
-        needs = gap_needs_by_class(scope, [r.okpd2_class for r in cached.report.rows], level, limit=5000)
+        needs = gap_needs_by_class(scope, [r.okpd2_class for r in cached.report.rows], level, limit=5000,
+                                   viewer=current_user)
         keys = [r.okpd2_class for r in cached.report.rows]
     needs = {k: needs[k] for k in keys if k in needs}
     return Response(gaps_xlsx(cached.report, needs), mimetype=XLSX,
@@ -202,9 +204,10 @@ def gap_detail(code: str, okpd2_class: str):
     row = next((r for r in cached.report.rows if r.okpd2_class == okpd2_class and not r.operation_id),
                None) if cached else None
     if by == "operation":  # the class line of a report by operation: the needs that name no operation
-        needs = gap_needs_by_operation(scope, level, classes=[okpd2_class], limit=500).get(okpd2_class, ())
+        needs = gap_needs_by_operation(scope, level, classes=[okpd2_class], limit=500,
+                                       viewer=current_user).get(okpd2_class, ())
     else:
-        needs = gap_needs(scope, okpd2_class, level, limit=500)
+        needs = gap_needs(scope, okpd2_class, level, limit=500, viewer=current_user)
     if row is None and not needs:
         abort(404)
     return render_template("analytics/gap_detail.html", level=level, row=row, okpd2_class=okpd2_class,
@@ -217,7 +220,7 @@ def gap_operation_detail(code: str, operation_id: str):
     level = _level(scope)
     cached = snapshots.cached_gaps(scope.code, level, "operation")
     row = next((r for r in cached.report.rows if r.operation_id == operation_id), None) if cached else None
-    needs = gap_operation_needs(scope, operation_id, level, limit=500)
+    needs = gap_operation_needs(scope, operation_id, level, limit=500, viewer=current_user)
     if row is None and not needs:
         abort(404)
     return render_template("analytics/gap_detail.html", level=level, row=row, okpd2_class=None, needs=needs,

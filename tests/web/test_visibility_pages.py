@@ -75,3 +75,21 @@ def test_api_match_list_hides_lots_the_viewer_may_not_see(client, matched, beare
         return
     ids = {m["listing_id"] for m in response.get_json()["matches"]}
     assert (w.closed_lot.id in ids) is (role != "coordinator_27")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_gap_lists_and_exports_name_only_visible_needs(db, world, role):  # noqa: F811
+    """The coordinator's drill-down and XLSX export list the needs behind a gap by the same rule."""
+    from marketplace.analytics.gaps import gap_needs
+    from marketplace.analytics.scope import resolve_scope
+
+    lot = world.closed_lot
+    db.session.flush()
+    scope = resolve_scope(lot.region_code)
+    cls = "25.62"  # the lot's ОКПД2 25.62.20
+    assert lot.id in {n.id for n in gap_needs(scope, cls, "local")}  # a gap, for the statistics
+    from flask_login import AnonymousUserMixin
+
+    viewer = world.users[role] or AnonymousUserMixin()
+    seen = {n.id for n in gap_needs(scope, cls, "local", viewer=viewer)}
+    assert (lot.id in seen) is (role in {"member_a", "buyer", "admin"})
