@@ -134,3 +134,6 @@ def register(group: click.Group) -> None:
 
     eval_group.add_command(eval_search_command)
 
+    from marketplace.admin.cli import users_group
+
+    group.add_command(users_group)
