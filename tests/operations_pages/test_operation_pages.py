@@ -64,6 +64,8 @@ def test_the_tree_lists_families_with_offer_counts(client, shops):
                      text)
     assert zinc and zinc.group(1) == "1"
     assert 'href="/operations/machining.turning"' in text
+    home = client.get("/").get_data(as_text=True)  # the catalogue is reached from the main menu
+    assert re.search(r'class="nav-link[^"]*" href="/operations">Операции</a>', home)
 
 
 def test_the_search_box_finds_an_operation_by_a_word_form(client, shops):
