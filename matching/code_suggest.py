@@ -16,7 +16,9 @@ word that only a wrong code names wins: «изготовление ферм» me
   металлических изделий механическая»), so each code gets a share of the best score of the other scheme's codes in
   its class: product names vote for the activity that makes them, activity names for its products;
 * **operations the catalogue recognises** in the text (``catalogue.recognize``) add their codes, by confidence,
-  to every code inside them and to the classes above them;
+  to every code inside them and to the classes above them; an operation's first code is its own, the later ones
+  related to it («монтаж электропроводки»: 43.21 electrical works, then 33.20 machinery installation) and get
+  ``secondary_share`` of its confidence;
 * **trade codes** (wholesale, retail, «торговля») lose a share unless the text is about selling, since a buyer or
   a maker who names a product almost never means the shop that sells it.
 An ОКВЭД2 suggestion is preferred at the class level (``25.62``), where companies register their activities.
@@ -107,7 +109,7 @@ class CodeSuggester:
 
     def __init__(self, classifiers: Mapping[str, CodeClassifier], catalogue=None, *, head_weight: float = 0.0,
                  cross_weight: Mapping[str, float] | None = None, catalogue_weight: float = 1.0,
-                 trade_penalty: float = 0.3, head_word_weight: float = 0.1):
+                 trade_penalty: float = 0.3, head_word_weight: float = 0.1, secondary_share: float = 0.6):
         self.classifiers = dict(classifiers)
         self.catalogue = catalogue
         self.head_weight = head_weight
@@ -115,6 +117,7 @@ class CodeSuggester:
         self.catalogue_weight = catalogue_weight
         self.trade_penalty = trade_penalty
         self.head_word_weight = head_word_weight
+        self.secondary_share = secondary_share
         self._classes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._trade: dict[str, np.ndarray] = {}
         self._prior: dict[str, np.ndarray] = {}
@@ -202,12 +205,15 @@ class CodeSuggester:
         for row, text in enumerate(texts):
             for found in self.catalogue.recognize(text, top=3):
                 op = self.catalogue.get(found.operation_id)
-                for code in getattr(op, scheme, ()) if op is not None else ():
+                for rank, code in enumerate(getattr(op, scheme, ()) if op is not None else ()):
+                    # An operation's first code is its own, the later ones related («монтаж электропроводки»:
+                    # 43.21 electrical works before 33.20 machinery installation): they get a share of it.
+                    weight = np.float32(found.confidence * (1.0 if rank == 0 else self.secondary_share))
                     # The code itself and every code inside it, and the codes above it down to its class.
                     inside = np.char.startswith(codes, code)
                     above = np.isin(codes, [code[:n] for n in range(5, len(code))])
                     mask = inside | above
-                    out[row, mask] = np.maximum(out[row, mask], np.float32(found.confidence))
+                    out[row, mask] = np.maximum(out[row, mask], weight)
                     hit = True
         return out * np.float32(self.catalogue_weight) if hit else None
 

@@ -63,7 +63,7 @@ def test_acceptance_the_right_class_comes_first_on_the_labelled_texts(app):
             after = evaluate_codes("suggestions", scheme, examples,
                                    lambda texts, s=scheme: [[x.code for x in p]
                                                             for p in suggester.predict_many(texts, s, 10)])
-            # Measured 0.84 (ОКПД2) and 0.87 (ОКВЭД2) against 0.63 and 0.29 for the classifier alone; the issue's
-            # target is 0.90 (see the report: not reached yet).
-            assert after.class_at_1 >= 0.80, after
+            # Measured 0.847 (ОКПД2) and 0.893 (ОКВЭД2) against 0.63 and 0.29 for the classifier alone; the
+            # issue's target is 0.90 (not reached yet for ОКПД2). A margin of 0.02 below what was measured.
+            assert after.class_at_1 >= {"okpd2": 0.827, "okved2": 0.873}[scheme], after
             assert after.class_at_1 >= before.class_at_1 + 0.15, (before, after)

@@ -1,0 +1,46 @@
+"""The suggester's use of the operations catalogue, on a two-code scheme and a stand-in catalogue (no app)."""
+from matching.classify import CodeClassifier, CodeEntry
+from matching.code_suggest import CodeSuggester
+
+ENTRIES = [
+    CodeEntry("F", "Строительство"),
+    CodeEntry("43", "Работы строительные специализированные", "F"),
+    CodeEntry("43.21", "Производство электромонтажных работ", "43"),
+    CodeEntry("C", "Обрабатывающие производства"),
+    CodeEntry("33", "Ремонт и монтаж машин и оборудования", "C"),
+    CodeEntry("33.20", "Монтаж промышленных машин и оборудования", "33"),
+]
+
+
+class _Found:
+    operation_id, confidence = "electrical.installation", 0.9
+
+
+class _Op:
+    okved2 = ("43.21", "33.20")  # its own activity first, a related one after
+
+
+class _Catalogue:
+    def recognize(self, text, top):
+        return [_Found()]
+
+    def get(self, operation_id):
+        return _Op()
+
+
+def _suggester(**kw):
+    clf = CodeClassifier("okved2", char_ngrams=None, semantic_weight=0.0).fit(ENTRIES)
+    return CodeSuggester({"okved2": clf}, _Catalogue(), head_word_weight=0.0, trade_penalty=0.0, **kw)
+
+
+def _gap(suggester, text):
+    scores = suggester.decision_function([text], "okved2")[0]
+    codes = list(suggester.classifiers["okved2"].codes_)
+    return float(scores[codes.index("43.21")] - scores[codes.index("33.20")])
+
+
+def test_an_operations_first_code_gets_its_confidence_and_a_related_code_a_share_of_it():
+    text = "монтаж оборудования"  # «монтаж» is in 33.20's name only
+    alike, ranked = _suggester(secondary_share=1.0), _suggester(secondary_share=0.6)
+    assert abs(_gap(ranked, text) - _gap(alike, text) - 0.9 * 0.4) < 1e-4
+    assert abs(_gap(_suggester(secondary_share=0.0), text) - _gap(alike, text) - 0.9) < 1e-4
