@@ -193,11 +193,15 @@ class ScoringWeights:
     distance_scale_km: float = 1000.0
     # When both sides carry codes, the pair is relevant only if the codes agree at least this much (0.7: the same
     # subclass, ``27.32``; codes the classifier read from a text need only share the class, 0.2) or the texts are
-    # very close: a hemp harvester next door is no answer to a need for turning, nor a maker of wiring accessories
+    # very close (for inferred codes the semantic signal with its lexical part): a hemp harvester next door is no answer to a need for turning, nor a maker of wiring accessories
     # (27.33) to a need for power cables (27.32).
     relevance_agreement: float = 0.7
     relevance_agreement_inferred: float = 0.2
     relevance_semantic: float = 0.65
+    # Share of the semantic signal given to the lexical evidence: the candidate's BM25 score over the best BM25
+    # score among the listing's candidates (words the two texts share, Russian stems), next to the cosine of the
+    # vectors. The relevance test above stays on the cosine alone.
+    lexical: float = 0.4
 
 
 def code_agreement(a: Sequence[str], b: Sequence[str]) -> float:
@@ -273,7 +277,9 @@ class Matcher:
         return self._match(offer, "need", top)
 
     # -- internals -----------------------------------------------------------------------------------------
-    def _candidate_ids(self, listing: ListingSpec, side: str, vector: np.ndarray) -> dict[int, float | None]:
+    def _candidate_ids(self, listing: ListingSpec, side: str, vector: np.ndarray,
+                       lexical: dict[int, float] | None = None) -> dict[int, float | None]:
+        """Candidate ids with their cosine (None: not scored by vector); BM25 scores go to ``lexical``."""
         from search import Filters, Query
 
         exclude_orgs = (listing.organization_id,) if listing.organization_id else ()
@@ -284,6 +290,8 @@ class Matcher:
                                            k=self.candidates))
         for hit in result.hits:
             found[hit.id] = hit.vector_score
+            if lexical is not None and hit.text_score:
+                lexical[hit.id] = float(hit.text_score)
         subclasses = tuple({c[:5] for c in (*listing.okpd2, *listing.okved2) if len(c) >= 5})
         if subclasses:
             for codes in ({"okpd2": subclasses}, {"okved2": subclasses}):
@@ -304,7 +312,9 @@ class Matcher:
         if inferred:
             listing = replace(listing, okpd2=inferred)
         vector = self.encoder.encode_queries([listing.text])[0]
-        found = self._candidate_ids(listing, side, vector)
+        bm25: dict[int, float] = {}
+        found = self._candidate_ids(listing, side, vector, bm25)
+        best = max(bm25.values(), default=0.0)
         details = self._details(found)
         missing = [i for i in details if found.get(i) is None]
         if missing:
@@ -312,6 +322,7 @@ class Matcher:
             for i, v in zip(missing, vectors, strict=True):
                 found[i] = float(v @ vector)
         scored = [self.score_pair(listing, other, semantic=float(found[i] or 0.0),
+                                  lexical=bm25.get(i, 0.0) / best if best > 0 else None,
                                   code_discount=self.inferred_discount if inferred else 1.0)
                   for i, other in details.items()]
         outcome = self.policy.apply(scored)
@@ -333,9 +344,11 @@ class Matcher:
         return out
 
     def score_pair(self, listing: ListingSpec, other: ListingSpec, *, semantic: float,
-                   code_discount: float = 1.0) -> Match:
+                   code_discount: float = 1.0, lexical: float | None = None) -> Match:
         """Score ``other`` for ``listing`` (either side) and explain it; ``code_discount`` scales the code agreement
-        when the listing's codes were inferred from its text rather than chosen by a person."""
+        when the listing's codes were inferred from its text rather than chosen by a person. ``semantic`` is the
+        cosine of the vectors; ``lexical`` (in [0, 1], None: no lexical evidence) joins it in the semantic signal
+        with the weight ``weights.lexical``."""
         need, offer = (listing, other) if listing.side == "need" else (other, listing)
         w = self.weights
         total = w.semantic + w.codes + w.distance
@@ -348,7 +361,8 @@ class Matcher:
         km = distance_km(offer.place, need.place)
         near = 1.0 / (1.0 + km / w.distance_scale_km) if km is not None else 0.5
         semantic = max(0.0, min(1.0, semantic))
-        signals = (Signal("semantic", semantic, w.semantic / total), Signal("codes", codes, w.codes / total),
+        fused = semantic if lexical is None else (1 - w.lexical) * semantic + w.lexical * max(0.0, min(1.0, lexical))
+        signals = (Signal("semantic", fused, w.semantic / total), Signal("codes", codes, w.codes / total),
                    Signal("distance", near, w.distance / total))
         score = sum(s.value * s.weight for s in signals)
         tier = procurement_tier(offer.place, need.place, self.countries)
@@ -361,7 +375,9 @@ class Matcher:
             if level >= wanted:
                 relevant, detail = True, "коды одного подкласса" if level >= 0.7 else "коды одного класса"
             else:
-                relevant = semantic >= w.relevance_semantic
+                # Codes read from a text are a guess: there the words the texts share count as closeness too.
+                close = semantic if code_discount == 1.0 else max(semantic, fused)
+                relevant = close >= w.relevance_semantic
                 detail = "коды расходятся, но тексты очень близки" if relevant else "коды расходятся"
             checks = (ConstraintCheck("relevance", relevant, detail), *checks)
         return Match(other.id, float(score), tier, None if km is None else round(km, 1), signals, checks,
