@@ -19,6 +19,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_settings(app.instance_path))
     if config:
         app.config.update(config)
+    if app.testing and "JOBS_IN_BACKGROUND" not in (config or {}):
+        app.config["JOBS_IN_BACKGROUND"] = False  # a test sees the work done when its request returns
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=app.config["COSMOS_LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
@@ -60,10 +62,18 @@ def _configure_sqlite(app: Flask) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+    from marketplace.core import sqlite
 
     with app.app_context():
         engine = db.engine
         event.listen(engine, "connect", _on_connect)
-        event.listen(engine, "begin", _on_begin)
+        # A deferred transaction that read and then writes after another connection committed fails at once with
+        # «database is locked» (SQLITE_BUSY_SNAPSHOT: the busy timeout does not help). What may write — a POST,
+        # a job, a command — takes the write lock, in turn, when it begins; a page view reads.
+        sqlite.install(engine, _reads_only)
+
+
+def _reads_only() -> bool:
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")

@@ -103,6 +103,9 @@ def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] 
         "MATCH_AFTER_COMMIT": _bool(env.get("COSMOS_MATCH_AFTER_COMMIT"), default=True),
         "MATCH_INLINE_LIMIT": _int(env, "COSMOS_MATCH_INLINE_LIMIT", 20),
         "MATCH_SUGGEST_CHAINS": _bool(env.get("COSMOS_MATCH_SUGGEST_CHAINS"), default=True),
+        # Without Redis, a request's follow-up work (indexing, matching) runs on one background thread of the
+        # process, not inside the request (``workers.background``); tests run it inline unless they ask.
+        "JOBS_IN_BACKGROUND": _bool(env.get("COSMOS_JOBS_IN_BACKGROUND"), default=True),
     }
     return settings
 

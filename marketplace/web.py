@@ -132,7 +132,14 @@ def _init_templates(app: Flask) -> None:
             "htmx_available": vendor_file_exists("htmx/htmx.min.js"),
             "current_organization": permissions.current_organization(current_user),
             "perm": permissions,
+            "matching_pending": _matching_pending,
         }
+
+
+def _matching_pending() -> bool:
+    from workers.background import matching_pending
+
+    return matching_pending()
 
 
 def nav_url(endpoint: str, **values: Any) -> str | None:
@@ -165,6 +172,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(__import__("marketplace.api.views", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("marketplace.chains.views", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("marketplace.matches.views", fromlist=["bp"]).bp)
+    app.register_blueprint(__import__("marketplace.admin.views", fromlist=["bp"]).bp)
+    app.register_blueprint(__import__("marketplace.accounts.tokens_page", fromlist=["bp"]).bp)
     # --- end of other slices -------------------------------------------------------------------------------------
 
 
@@ -183,6 +192,23 @@ def _init_error_pages(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> tuple[str, int]:
         return page(404, "Страница не найдена", "Такой страницы нет или она вам недоступна.")
+
+    @app.errorhandler(500)
+    def server_error(_exc: Exception) -> Any:
+        from marketplace.extensions import db
+
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the page matters more than the rollback
+            pass
+        if request.path.startswith("/api/"):
+            return app.response_class(
+                json.dumps({"type": "about:blank", "status": 500, "title": "Внутренняя ошибка",
+                            "detail": "Запрос не выполнен; повторите его позже."}, ensure_ascii=False),
+                status=500, mimetype="application/problem+json")
+        return page(500, "Что-то пошло не так",
+                    "Запрос не выполнен, изменения не сохранены. Вернитесь назад: введённые данные остались в форме "
+                    "браузера, отправьте её ещё раз через минуту.")
 
     @app.errorhandler(429)
     def too_many(_exc: Exception) -> tuple[str, int]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, has_request_context
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,12 @@ def enqueue(name: str, *args: Any, **kwargs: Any) -> JobHandle:
     """Run job ``name`` on RQ when Redis is configured, inline otherwise; call it after the commit."""
     spec = get_spec(name)
     if not current_app.config.get("REDIS_URL"):
+        if current_app.config.get("JOBS_IN_BACKGROUND") and has_request_context():
+            from workers.background import runner_for
+
+            # The embedded mode: the request answers now, one background thread does the work after the commit.
+            runner_for(current_app._get_current_object()).submit(spec.name, args, kwargs)  # type: ignore[attr-defined]
+            return JobHandle(spec.name, "queued", meta={"background": True})
         return _run_inline(spec, args, kwargs)
     import redis
     from rq import Queue, Retry

@@ -99,6 +99,49 @@ def list_users(*, role: str | None = None, query: str | None = None) -> list[Use
     if role:
         stmt = stmt.where(User.role == UserRole(role))
     if query:
-        like = f"%{query.strip().lower()}%"
-        stmt = stmt.where(db.or_(db.func.lower(User.email).like(like), db.func.lower(User.full_name).like(like)))
+        stmt = stmt.where(user_search_clause(query))
     return list(db.session.scalars(stmt))
+
+
+def user_search_clause(query: str):
+    """E-mail or name containing ``query``, any case (SQLite's lower() knows only ASCII: the name is also
+    matched as typed, lower-case and capitalised)."""
+    q = query.strip()
+    likes = {f"%{v}%" for v in (q, q.lower(), q.capitalize(), q.title())}
+    return db.or_(db.func.lower(User.email).like(f"%{q.lower()}%"), *(User.full_name.like(v) for v in likes),
+                  db.func.lower(User.full_name).like(f"%{q.lower()}%"))
+
+
+def set_active(user: User, active: bool, *, by: User) -> None:
+    if user.id == by.id and not active:
+        raise AdminError("user", "нельзя заблокировать собственную учётную запись")
+    if user.is_active != active:
+        user.is_active = active
+        record_audit("admin.unblock" if active else "admin.block", "user", user.id,
+                     {"is_active": [not active, active]}, user_id=by.id)
+
+
+def set_role(user: User, role: str, *, by: User) -> None:
+    if role not in {r.value for r in UserRole}:
+        raise AdminError("role", "выберите роль из списка")
+    if user.id == by.id and role != UserRole.ADMIN:
+        raise AdminError("role", "нельзя снять с себя роль администратора")
+    if user.role != role:
+        old = str(user.role)
+        user.role = UserRole(role)
+        if user.role != UserRole.COORDINATOR and user.role != UserRole.ADMIN and user.regions:
+            user.regions = []
+        record_audit("admin.role", "user", user.id, {"role": [old, role]}, user_id=by.id)
+
+
+def reset_password(user: User, *, by: User) -> None:
+    """End every session of ``user`` (a new unusable password) and mail a link to choose a new one."""
+    import secrets
+
+    from marketplace.accounts.services import request_password_reset
+
+    user.password_hash = generate_password_hash(secrets.token_urlsafe(32))
+    record_audit("admin.reset_password", "user", user.id, {}, user_id=by.id)
+    db.session.flush()
+    if user.is_active:
+        request_password_reset(user.email)

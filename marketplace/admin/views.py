@@ -1,0 +1,176 @@
+"""/admin: users (search, block, reset, roles, coordinators' regions) and the audit log. Only administrators;
+everyone else gets 404 (the pages' existence is not advertised). Every change is audited."""
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from marketplace.accounts.models import User, UserRole
+from marketplace.admin import services
+from marketplace.core.models import AuditLog
+from marketplace.core.permissions import is_admin
+from marketplace.extensions import db, login_manager
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PER_PAGE = 50
+ROLE_TITLES = {"manufacturer": "производитель", "buyer": "заказчик", "coordinator": "координатор",
+               "admin": "администратор"}
+
+
+class ActionForm(FlaskForm):
+    """Only the CSRF token."""
+
+
+@bp.before_request
+def admins_only() -> WerkzeugResponse | None:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not is_admin(current_user):
+        abort(404)
+    return None
+
+
+def _page() -> int:
+    value = request.args.get("page", "1")
+    return max(1, min(int(value), 10_000)) if value.isdigit() else 1
+
+
+@bp.get("/")
+def index() -> WerkzeugResponse:
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/users")
+def users() -> str:
+    q = (request.args.get("q") or "").strip()[:100]
+    role = request.args.get("role") if request.args.get("role") in ROLE_TITLES else None
+    state = request.args.get("state") if request.args.get("state") in ("active", "blocked") else None
+    stmt = select(User)
+    if q:
+        stmt = stmt.where(services.user_search_clause(q))
+    if role:
+        stmt = stmt.where(User.role == UserRole(role))
+    if state:
+        stmt = stmt.where(User.is_active.is_(state == "active"))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = _page()
+    rows = db.session.scalars(stmt.order_by(User.id).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return render_template("admin/users.html", users=rows, q=q, role=role, state=state, page=page, total=total,
+                           pages=max(1, -(-total // PER_PAGE)), roles=ROLE_TITLES, form=ActionForm())
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _done(user: User, message: str) -> WerkzeugResponse:
+    db.session.commit()
+    flash(message, "success")
+    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/admin/")
+                    else url_for("admin.users", q=user.email))
+
+
+def _refused(exc: services.AdminError) -> WerkzeugResponse:
+    db.session.rollback()
+    flash(f"{exc.message}", "danger")
+    return redirect(url_for("admin.users"))
+
+
+def _checked() -> None:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+
+@bp.post("/users/<int:user_id>/block")
+def block(user_id: int) -> WerkzeugResponse:
+    _checked()
+    user = _user_or_404(user_id)
+    try:
+        services.set_active(user, False, by=current_user)
+    except services.AdminError as exc:
+        return _refused(exc)
+    return _done(user, _("Учётная запись %(email)s заблокирована.", email=user.email))
+
+
+@bp.post("/users/<int:user_id>/unblock")
+def unblock(user_id: int) -> WerkzeugResponse:
+    _checked()
+    user = _user_or_404(user_id)
+    services.set_active(user, True, by=current_user)
+    return _done(user, _("Учётная запись %(email)s разблокирована.", email=user.email))
+
+
+@bp.post("/users/<int:user_id>/reset")
+def reset(user_id: int) -> WerkzeugResponse:
+    _checked()
+    user = _user_or_404(user_id)
+    services.reset_password(user, by=current_user)
+    return _done(user, _("Пароль %(email)s сброшен, ссылка для нового отправлена на почту.", email=user.email))
+
+
+@bp.post("/users/<int:user_id>/role")
+def role(user_id: int) -> WerkzeugResponse:
+    _checked()
+    user = _user_or_404(user_id)
+    try:
+        services.set_role(user, request.form.get("role", ""), by=current_user)
+    except services.AdminError as exc:
+        return _refused(exc)
+    return _done(user, _("Роль %(email)s: %(role)s.", email=user.email, role=ROLE_TITLES[str(user.role)]))
+
+
+@bp.post("/users/<int:user_id>/regions")
+def regions(user_id: int) -> WerkzeugResponse:
+    """Appoint a coordinator: region codes and federal district codes, separated by spaces or commas."""
+    _checked()
+    user = _user_or_404(user_id)
+    codes = [c for c in (request.form.get("regions") or "").replace(",", " ").split() if c]
+    try:
+        chosen = services.resolve_regions(codes, field="regions")
+        services.grant_coordinator(user, chosen, by=f"user:{current_user.id}", replace=True)
+    except services.AdminError as exc:
+        return _refused(exc)
+    return _done(user, _("%(email)s — координатор регионов: %(codes)s.", email=user.email,
+                         codes=", ".join(sorted(user.region_codes))))
+
+
+def _day(name: str, end: bool = False) -> datetime | None:
+    try:
+        day = datetime.strptime(request.args.get(name) or "", "%Y-%m-%d")
+    except ValueError:
+        return None
+    return datetime.combine(day.date(), time.max if end else time.min)
+
+
+@bp.get("/audit")
+def audit() -> str:
+    filters = {k: (request.args.get(k) or "").strip()[:64] for k in ("action", "entity_type", "entity_id", "actor")}
+    stmt = select(AuditLog)
+    if filters["action"]:
+        stmt = stmt.where(AuditLog.action.like(f"{filters['action']}%"))
+    if filters["entity_type"]:
+        stmt = stmt.where(AuditLog.entity_type == filters["entity_type"])
+    if filters["entity_id"]:
+        stmt = stmt.where(AuditLog.entity_id == filters["entity_id"])
+    if filters["actor"]:
+        stmt = stmt.where(AuditLog.actor == filters["actor"])
+    since, until = _day("since"), _day("until", end=True)
+    if since:
+        stmt = stmt.where(AuditLog.at >= since)
+    if until:
+        stmt = stmt.where(AuditLog.at <= until)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = _page()
+    rows = db.session.scalars(stmt.order_by(AuditLog.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return render_template("admin/audit.html", entries=rows, filters=filters, since=request.args.get("since", ""),
+                           until=request.args.get("until", ""), page=page, total=total,
+                           pages=max(1, -(-total // PER_PAGE)))
