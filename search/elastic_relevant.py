@@ -25,7 +25,8 @@ FIELDS = [f"title^{TITLE_BOOST:g}", "description"]
 COSINE_SCRIPT = "doc['vector'].size() == 0 ? 0.0 : cosineSimilarity(params.v, 'vector') + 1.0"
 
 
-def word_group(word: str, prefix: str | None, family: Callable[[str], tuple[str, ...]]) -> dict[str, Any]:
+def word_group(word: str, prefix: str | None, family: Callable[[str], tuple[str, ...]],
+               compound: tuple[str, str] | None = None) -> dict[str, Any]:
     queries: list[dict[str, Any]] = [{"multi_match": {"query": word, "fields": FIELDS}}]
     related = family(word)
     if related:
@@ -33,6 +34,13 @@ def word_group(word: str, prefix: str | None, family: Callable[[str], tuple[str,
     if prefix:  # term-level: matches indexed stems that start with the prefix, constant score
         queries.extend(({"prefix": {"title": {"value": prefix, "boost": PREFIX_SCORE * TITLE_BOOST}}},
                         {"prefix": {"description": {"value": prefix, "boost": PREFIX_SCORE}}}))
+    if compound:  # the compound's head as a word and its root as a stem prefix, both somewhere in the listing
+        root, head = compound
+        queries.append({"bool": {"must": [
+            {"multi_match": {"query": head, "fields": FIELDS, "boost": PREFIX_SCORE}},
+            {"constant_score": {"filter": {"bool": {"should": [{"prefix": {"title": root}},
+                                                              {"prefix": {"description": root}}]}},
+                                "boost": 0.0}}]}})
     return {"dis_max": {"queries": queries}}
 
 
@@ -42,7 +50,7 @@ def relevant_text_query(plan: TextPlan, *, family: Callable[[str], tuple[str, ..
         return {"match_none": {}}
     alternatives: list[dict[str, Any]] = []
     if plan.groups:
-        alternatives.append({"bool": {"should": [word_group(g.word, g.prefix, family) for g in plan.groups],
+        alternatives.append({"bool": {"should": [word_group(g.word, g.prefix, family, g.compound) for g in plan.groups],
                                       "minimum_should_match": plan.required}})
     for words in plan.phrases:
         alternatives.append({"multi_match": {"query": " ".join(words), "type": "phrase", "fields": FIELDS}})

@@ -127,6 +127,14 @@ class QueryMixin:
         if group.prefix:
             subqueries.extend(tantivy.Query.const_score_query(
                 tantivy.Query.regex_query(schema, f, f"{group.prefix}.*"), PREFIX_SCORE * fb) for f, fb in FIELDS)
+        if group.compound and self._stem_word(group.compound[1]):
+            root, head = group.compound
+            subqueries.append(tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, tantivy.Query.disjunction_max_query([tantivy.Query.boost_query(
+                    tantivy.Query.term_query(schema, f, self._stem_word(head)), PREFIX_SCORE * fb)
+                    for f, fb in FIELDS])),
+                (tantivy.Occur.Must, tantivy.Query.disjunction_max_query([tantivy.Query.const_score_query(
+                    tantivy.Query.regex_query(schema, f, f"{root}.*"), 0.0) for f, _ in FIELDS]))]))
         return tantivy.Query.disjunction_max_query(subqueries)
 
     def _relevant_text_query(self, plan: TextPlan) -> tantivy.Query:

@@ -31,7 +31,12 @@ from search.russian import fold_yo
 FILLER_WORDS = ("работа работы работ работам услуга услуги услуг обработка обработки обработке изготовление "
                 "изготовления изготовим изготавливаем производство производства производим выполнение выполняем "
                 "выполнения заказ заказу заказа под деталь детали деталей изделие изделия изделий продукция "
-                "продукции прочий прочие прочих прочая прочее вид виды")
+                "продукции прочий прочие прочих прочая прочее вид виды оборудование оборудования")
+# Combining forms of Russian compounds: «металлокаркас» is a «каркас» of «металл», «электромотор» a «мотор» (the
+# root is matched as a stem prefix, the head as a word; see :func:`compound_parts`).
+COMBINING_FORMS = (("металло", "металл"), ("электро", "электр"), ("гидро", "гидр"), ("пневмо", "пневм"),
+                   ("термо", "терм"), ("тепло", "тепл"), ("водо", "вод"), ("газо", "газ"), ("нефте", "нефт"),
+                   ("энерго", "энерг"), ("вибро", "вибр"), ("авто", "авто"), ("мото", "мото"))
 _STOP = "и в во на по с со к ко из для от до о об при под над а или же не ни что как"
 STOP_WORDS = frozenset(_STOP.split())
 VECTOR_FLOOR = 0.45        # never keep a vector-only listing below this cosine
@@ -63,6 +68,7 @@ class WordGroup:
     word: str
     stem: str
     prefix: str | None
+    compound: tuple[str, str] | None = None  # (root prefix, head word): the parts of a compound, both must occur
 
 
 @dataclass(frozen=True)
@@ -83,10 +89,23 @@ class TextPlan:
 
 def shared_prefix(stem: str) -> str | None:
     """The prefix a derived form must share with ``stem``: ≥ 5 letters and ≥ ¾ of the stem (the rule of
-    ``matching.operations.same_word``); None for a stem too short to risk it."""
+    ``matching.operations.same_word``); None for a stem too short to risk it. A soft sign that ends the cut is
+    dropped: the stemmer drops it from the base word («стальн» → «сталь…» would miss «стал», the stem of «сталь»;
+    «кабельн» → «кабел», the stem of «кабель»)."""
     if len(stem) < 5 or not stem.isalpha():
         return None
-    return stem[: max(5, math.ceil(0.75 * len(stem)))]
+    return stem[: max(5, math.ceil(0.75 * len(stem)))].rstrip("ьъ")
+
+
+def compound_parts(word: str) -> tuple[str, str] | None:
+    """(root prefix, head word) of a compound with a combining form («металлокаркас» → («металл», «каркас»)), or
+    None. The head must be a word of four letters or more; a listing that names both parts apart («металлические
+    конструкции каркаса») matches the compound."""
+    for form, root in COMBINING_FORMS:
+        head = word[len(form):]
+        if word.startswith(form) and len(head) >= 4 and head.isalpha():
+            return root, head
+    return None
 
 
 def required_words(n: int) -> int:
@@ -117,7 +136,7 @@ def plan_text(text: str, *, stem: Callable[[str], str], fillers: frozenset[str],
         if s in fillers:
             generic.setdefault(word, None)
         elif s not in groups and len(word) > 1:
-            groups[s] = WordGroup(word, s, shared_prefix(s))
+            groups[s] = WordGroup(word, s, shared_prefix(s), compound_parts(word))
     expansion = expansion or Expansion()
     phrases = tuple(dict.fromkeys(tuple(w for w in _WORD.findall(fold_yo(p).lower())) for p in expansion.phrases
                                   if _WORD.findall(p)))
