@@ -174,6 +174,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(__import__("marketplace.matches.views", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("marketplace.admin.views", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("marketplace.accounts.tokens_page", fromlist=["bp"]).bp)
+    app.register_blueprint(__import__("marketplace.api_docs", fromlist=["bp"]).bp)
     # --- end of other slices -------------------------------------------------------------------------------------
 
 

@@ -18,6 +18,9 @@ const files = [
   ["htmx.org", ["LICENSE"], "htmx/LICENSE"],
   ["chart.js", ["dist/chart.umd.min.js", "dist/chart.umd.js"], "chart.js/chart.umd.js"],
   ["chart.js", ["LICENSE.md"], "chart.js/LICENSE.md"],
+  ["swagger-ui-dist", ["swagger-ui-bundle.js"], "swagger-ui/swagger-ui-bundle.js"],
+  ["swagger-ui-dist", ["swagger-ui.css"], "swagger-ui/swagger-ui.css"],
+  ["swagger-ui-dist", ["LICENSE"], "swagger-ui/LICENSE"],
 ];
 
 rmSync(vendor, { recursive: true, force: true });
