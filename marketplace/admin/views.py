@@ -174,3 +174,46 @@ def audit() -> str:
     return render_template("admin/audit.html", entries=rows, filters=filters, since=request.args.get("since", ""),
                            until=request.args.get("until", ""), page=page, total=total,
                            pages=max(1, -(-total // PER_PAGE)))
+
+
+@bp.get("/organizations")
+def organizations() -> str:
+    from marketplace.organizations.models import Organization
+
+    q = (request.args.get("q") or "").strip()[:100]
+    stmt = select(Organization)
+    if q:
+        stmt = stmt.where(db.or_(Organization.tax_id.like(f"{q}%"), Organization.name.like(f"%{q}%"),
+                                 func.lower(Organization.name).like(f"%{q.lower()}%")))
+    if request.args.get("unverified") == "1":
+        stmt = stmt.where(Organization.verified.is_(False))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = _page()
+    rows = db.session.scalars(stmt.order_by(Organization.name, Organization.id).limit(PER_PAGE)
+                              .offset((page - 1) * PER_PAGE)).all()
+    return render_template("admin/organizations.html", organizations=rows, q=q, page=page, total=total,
+                           unverified=request.args.get("unverified") == "1",
+                           pages=max(1, -(-total // PER_PAGE)), form=ActionForm())
+
+
+@bp.post("/organizations/<int:organization_id>/<any(verify, unverify, block, unblock):action>")
+def organization_action(organization_id: int, action: str) -> WerkzeugResponse:
+    """Verify or block (archive: hidden from strangers, publishes nothing) an organization; audited."""
+    from marketplace.core.audit import record_audit
+    from marketplace.organizations.models import Organization
+
+    _checked()
+    org = db.session.get(Organization, organization_id)
+    if org is None:
+        abort(404)
+    column, value = {"verify": ("verified", True), "unverify": ("verified", False),
+                     "block": ("archived", True), "unblock": ("archived", False)}[action]
+    if getattr(org, column) != value:
+        setattr(org, column, value)
+        record_audit(f"admin.{action}", "organization", org.id, {column: [not value, value]}, user_id=current_user.id)
+    db.session.commit()
+    messages = {"verify": _("Организация «%(name)s» подтверждена."), "unverify": _("Отметка о проверке снята."),
+                "block": _("Организация «%(name)s» заблокирована."),
+                "unblock": _("Организация «%(name)s» разблокирована.")}
+    flash(messages[action] % {"name": org.name}, "success")
+    return redirect(url_for("admin.organizations", q=org.tax_id))

@@ -7,7 +7,7 @@ from marketplace.accounts.models import UserRole
 from marketplace.core.models import AuditLog
 from tests.web.conftest import form_token, login, page_text, submit
 
-PAGES = ["/admin/", "/admin/users", "/admin/audit"]
+PAGES = ["/admin/", "/admin/users", "/admin/organizations", "/admin/audit"]
 
 
 @pytest.mark.parametrize("role", [UserRole.MANUFACTURER, UserRole.BUYER, UserRole.COORDINATOR])
@@ -99,3 +99,20 @@ def test_forms_need_the_csrf_token(client, factories):
     user = factories.user()
     response = client.post(f"/admin/users/{user.id}/block", data={})
     assert response.status_code == 400 and user.is_active
+
+
+def test_verify_and_block_an_organization(client, db, factories):
+    admin = factories.user(role=UserRole.ADMIN)
+    org = factories.organization(region="27")
+    login(client, admin)
+    page = page_text(client.get(f"/admin/organizations?q={org.tax_id}"))
+    assert f'data-organization-id="{org.id}"' in page and "Найдено: 1" in page
+    url = f"/admin/organizations?q={org.tax_id}"
+    assert submit(client, url, action=f"/admin/organizations/{org.id}/verify").status_code == 302 and org.verified
+    assert submit(client, url, action=f"/admin/organizations/{org.id}/block").status_code == 302 and org.archived
+    assert submit(client, url, action=f"/admin/organizations/{org.id}/unblock").status_code == 302
+    assert not org.archived
+    actions = {a for (a,) in db.session.query(AuditLog.action).filter_by(entity_type="organization",
+                                                                         entity_id=str(org.id))}
+    assert actions == {"admin.verify", "admin.block", "admin.unblock"}
+    assert client.post(f"/admin/organizations/{org.id}/explode", data={}).status_code in (400, 404)
