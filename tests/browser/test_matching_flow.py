@@ -93,7 +93,11 @@ def test_a_buyer_takes_suggested_codes_and_sees_the_local_supplier_first(live_se
     local = page.locator("#matches .tier-group[data-tier='local'] .match-row")
     assert local.count() == 1 and local.first.get_attribute("data-offer-id") == str(suppliers["27"])
     assert "ООО «Хабаровский механический»" in local.first.inner_text()
-    assert "✓ объём" in local.first.inner_text() and "км" in local.first.inner_text()
+    why = local.first.inner_text()  # the reason in words; the checks and numbers only under «подробнее»
+    assert "токарная обработка" in why and "нужно 200, доступно 1000 шт" in why and "км" in why
+    assert "✓ объём" not in why
+    local.first.locator("summary", has_text="подробнее").click()
+    assert "✓ объём" in local.first.inner_text() and "×" in local.first.inner_text()
     assert "Ещё подходящих на дальних уровнях: 1" in matches.inner_text()
 
     page.click("text=Показать все уровни")
