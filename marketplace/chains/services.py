@@ -76,6 +76,14 @@ def parse_request(data: Mapping[str, Any], places: Mapping[str, Place] | None = 
         raise ValidationFailed([FieldError("delivery_region", "нужен код субъекта РФ (например, 27)")])
     if request.delivery_region.lat is None or request.delivery_region.lon is None:
         raise ValidationFailed([FieldError("delivery_region", "нет координат места поставки")])
+    from marketplace.operations.catalogue import get_catalogue
+
+    catalogue = get_catalogue()
+    unknown = [FieldError(f"stages[{i}].operations[{j}]", f"нет такой операции в каталоге: {op}")
+               for i, stage in enumerate(request.stages) for j, op in enumerate(stage.operations)
+               if op not in catalogue]
+    if unknown:
+        raise ValidationFailed(unknown)
     return request
 
 

@@ -274,7 +274,7 @@ def _str_list(value: Any, path: str, pattern: re.Pattern[str] | None = None, wha
             raise ChainRequestError(f"{path}[{j}]", "must be a non-empty string")
         item = item.strip()
         if pattern is not None and not pattern.match(item):
-            raise ChainRequestError(f"{path}[{j}]", f"not an {what} code: {item!r}")
+            raise ChainRequestError(f"{path}[{j}]", f"not an {what} {'id' if what == 'operation' else 'code'}: {item!r}")
         out.append(item)
     return tuple(out)
 
@@ -304,7 +304,7 @@ def _parse_stage(i: int, raw: Any) -> Stage:
         after=after,
         certifications_required=_str_list(raw.get("certifications_required"), f"{prefix}.certifications_required"),
         min_capacity=min_capacity,
-        operations=_str_list(raw.get("operations"), f"{prefix}.operations", _OPERATION, "operation id"),
+        operations=_str_list(raw.get("operations"), f"{prefix}.operations", _OPERATION, "operation"),
     )
 
 

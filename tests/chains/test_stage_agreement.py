@@ -40,4 +40,24 @@ def test_a_stage_operation_id_is_validated_by_form():
 
     with pytest.raises(ChainRequestError) as err:
         _request({"id": "m", "text": "Фрезерование", "operations": ["Фрезерная обработка!"]})
-    assert "stages[0].operations" in str(err.value.field if hasattr(err.value, "field") else err.value)
+    assert err.value.path == "stages[0].operations[0]" and "not an operation id" in err.value.problem
+
+
+def test_an_unknown_operation_of_a_stage_is_refused_naming_it_and_nothing_is_saved(db):
+    import pytest
+    from sqlalchemy import func, select
+
+    from marketplace.chains import services
+    from marketplace.chains.models import ChainRequest as ChainRequestRow
+    from marketplace.core.validation import ValidationFailed
+
+    data = {"item": "Вал", "quantity": 10, "unit_weight_kg": 5, "delivery_region": "27", "deadline_days": 30,
+            "stages": [{"id": "a", "text": "Токарная обработка", "operations": ["machining.turning"]},
+                       {"id": "b", "text": "Цинкование", "operations": ["coating.zinc.nonexistent"]}]}
+    with pytest.raises(ValidationFailed) as err:
+        services.create_request(data)
+    assert [(e.field, e.message) for e in err.value.errors] == [
+        ("stages[1].operations[0]", "нет такой операции в каталоге: coating.zinc.nonexistent")]
+    assert db.session.scalar(select(func.count()).select_from(ChainRequestRow)) == 0
+    data["stages"][1]["operations"] = ["coating.zinc.hot_dip"]
+    assert services.create_request(data).id

@@ -99,3 +99,9 @@ def test_the_charter_cascade_local_then_far_east_then_russia_then_eaeu(app, db, 
         db.session.commit()
     services.refresh_listing(market.need.id)
     assert services.ranked_matches(market.need).matches == ()
+
+
+def test_the_acceptability_rule_is_one_instance_so_its_readings_are_memoised(app):
+    first = services.acceptability_rule()
+    assert services.acceptability_rule() is first
+    assert first.catalogue is not None and len(first.catalogue) >= 250
