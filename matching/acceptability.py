@@ -101,7 +101,8 @@ class AcceptabilityRule:
                 # цементация, отжиг»); a need's is read only when its title names no operation
                 more = [r for r in cat.recognize(f"{title}. {description}", top=5) if r.confidence >= floor]
                 head_is_work = head_is_work or bool(more) and side == "offer"
-                found += [r for r in more if r.operation_id not in {f.operation_id for f in found}]
+                have = {f.operation_id for f in found}
+                found += [r for r in more if r.operation_id not in have]
             ops = tuple(r.operation_id for r in found)
         work_head = title_head is not None and (title_head.lemma in WORK_NOUNS or title_head.lemma.endswith("ние"))
         service = (kind == "capability" and bool(ops)) or kind in SERVICE_NEED_KINDS or chosen or (
