@@ -4,6 +4,7 @@ from marketplace.analytics.models import AnalyticsSnapshot, KpiTarget
 from marketplace.chains.models import ChainEvent, ChainRequest, ChainRequestStatus, ChainStatus, CooperationChain
 from marketplace.classifiers.models import ClassifierCode, Scheme
 from marketplace.core.models import AuditLog, OutboxEvent
+from marketplace.deals.models import Conversation, Deal, Message, QuoteRequest
 from marketplace.geo.models import Country, FederalDistrict, Region, Town
 from marketplace.listings.models import (
     LISTING_CLASSES,
@@ -21,9 +22,9 @@ from marketplace.listings.models import (
     TenderLot,
 )
 from marketplace.matches.models import Match, MatchRun, MatchStatus
-from marketplace.notifications.models import Notification
+from marketplace.notifications.models import Notification, NotificationPreference
 from marketplace.operations.models import ListingOperation, Material, Operation, ReferenceVersion
-from marketplace.organizations.models import Organization, OrganizationKind
+from marketplace.organizations.models import Organization, OrganizationContact, OrganizationKind
 from marketplace.tenders.models import Tender, TenderStatus, TenderVisibility
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "Listing", "ListingCode", "ListingKind", "ListingStatus", "Membership", "MembershipRole", "MissingOperation",
     "Organization", "OrganizationKind", "OutboxEvent", "Product", "PurchaseRequest", "Region", "Scheme", "Side",
     "SurplusStock", "Tender", "TenderLot", "TenderStatus", "TenderVisibility", "Town", "User", "UserRole",
-    "coordinator_regions",
+    "coordinator_regions", "Conversation", "Deal", "Message", "QuoteRequest", "NotificationPreference",
+    "OrganizationContact",
 ]

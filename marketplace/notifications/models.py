@@ -26,3 +26,13 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     emailed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class NotificationPreference(db.Model):
+    """A user's choice of e-mail per category of notification (``off``, ``instant`` or ``daily`` digest)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)  # category → mode
+    digest_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -55,3 +55,18 @@ class Organization(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Organization {self.id} {self.name!r}>"
+
+
+class OrganizationContact(db.Model):
+    """A contact person of an organization (sales manager, chief engineer…), shown with its contacts."""
+
+    __tablename__ = "organization_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False,
+                                                 index=True)
+    full_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    position: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    rank: Mapped[int] = mapped_column(default=0, nullable=False)
