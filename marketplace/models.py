@@ -4,6 +4,7 @@ from marketplace.analytics.models import AnalyticsSnapshot, KpiTarget
 from marketplace.chains.models import ChainEvent, ChainRequest, ChainRequestStatus, ChainStatus, CooperationChain
 from marketplace.classifiers.models import ClassifierCode, Scheme
 from marketplace.core.models import AuditLog, OutboxEvent
+from marketplace.documents.models import Document
 from marketplace.deals.models import Conversation, Deal, Message, QuoteRequest
 from marketplace.geo.models import Country, FederalDistrict, Region, Town
 from marketplace.listings.models import (
@@ -25,12 +26,12 @@ from marketplace.matches.models import Match, MatchRun, MatchStatus
 from marketplace.notifications.models import Notification, NotificationPreference
 from marketplace.operations.models import ListingOperation, Material, Operation, ReferenceVersion
 from marketplace.organizations.models import Organization, OrganizationContact, OrganizationKind
-from marketplace.tenders.models import Tender, TenderStatus, TenderVisibility
+from marketplace.tenders.models import Tender, TenderQuestion, TenderStatus, TenderVisibility
 
 __all__ = [
     "AnalyticsSnapshot", "ChainEvent", "ChainRequest", "ChainRequestStatus", "ChainStatus", "CooperationChain",
     "KpiTarget", "ListingOperation", "Match", "Material", "Operation", "ReferenceVersion", "MatchRun", "MatchStatus", "Notification",
-    "AuditLog", "Capability", "ClassifierCode", "Country", "EquipmentRental", "FederalDistrict", "LISTING_CLASSES",
+    "AuditLog", "Capability", "Document", "TenderQuestion", "ClassifierCode", "Country", "EquipmentRental", "FederalDistrict", "LISTING_CLASSES",
     "Listing", "ListingCode", "ListingKind", "ListingStatus", "Membership", "MembershipRole", "MissingOperation",
     "Organization", "OrganizationKind", "OutboxEvent", "Product", "PurchaseRequest", "Region", "Scheme", "Side",
     "SurplusStock", "Tender", "TenderLot", "TenderStatus", "TenderVisibility", "Town", "User", "UserRole",

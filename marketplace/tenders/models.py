@@ -125,3 +125,21 @@ class LotAward(db.Model):
     @property
     def awarded(self) -> bool:
         return self.response_id is not None
+
+
+class TenderQuestion(TimestampMixin, db.Model):
+    """A supplier's question on a tender and the buyer's answer, shown to everyone who may see the tender (the
+    asking organization is not shown to the others: a question must not reveal a competitor)."""
+
+    __tablename__ = "tender_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), nullable=False, index=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"))
+    asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    question: Mapped[str] = mapped_column(Text, nullable=False)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    tender: Mapped[Tender] = relationship()
