@@ -69,6 +69,10 @@ def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] 
         "ENCODER_PATH": str(instance / "encoder"),
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_SENDER": env.get("MAIL_SENDER", "Космос <noreply@cosmos.local>"),
+        # What anonymous visitors see of an organization's contacts: none | website (and address) | all.
+        "CONTACTS_PUBLIC": _choice(env, "COSMOS_CONTACTS_PUBLIC", ("none", "website", "all"), "none"),
+        # The hour (local time, BABEL_DEFAULT_TIMEZONE) at which the daily notification digest goes out.
+        "NOTIFICATION_DIGEST_HOUR": _int(env, "COSMOS_DIGEST_HOUR", 8),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": not embedded and not _bool(env.get("COSMOS_INSECURE_COOKIES")),

@@ -45,16 +45,14 @@ def parse_organization_fields(p: FieldParser, data: Mapping[str, Any], *, defaul
     name = p.text("name", data.get("name"), required=True, max_length=300)
     kind = p.choice("kind", data.get("kind"), {k.value for k in OrganizationKind}, required=True, default=default_kind)
     region, town_id, lat, lon = parse_place(p, data, DbReference(), "RU", required_region=True)
-    email = p.text("email", data.get("email"), max_length=254)
-    if email and "@" not in email:
-        p.error("email", "неверный адрес электронной почты")
-    website = p.text("website", data.get("website"), max_length=300)
-    if website and not website.startswith(("http://", "https://")):
-        website = "https://" + website
+    from marketplace.organizations.contacts import parse_email, parse_phone, parse_website
+
+    email = parse_email(p, "email", data.get("email"))
+    website = parse_website(p, "website", data.get("website"))
     return {"tax_id": tax_id, "ogrn": ogrn, "name": name, "kind": kind, "region_code": region, "town_id": town_id,
             "lat": lat, "lon": lon, "address": p.text("address", data.get("address"), max_length=1000),
             "description": p.text("description", data.get("description"), max_length=10000), "website": website,
-            "email": email, "phone": p.text("phone", data.get("phone"), max_length=40)}
+            "email": email, "phone": parse_phone(p, "phone", data.get("phone"))}
 
 
 TAX_ID_TAKEN = ("организация с этим ИНН уже зарегистрирована; попросите её владельца или администратора прислать вам "
