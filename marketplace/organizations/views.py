@@ -156,3 +156,50 @@ def member_remove(organization_id: int, membership_id: int) -> Any:
         db.session.rollback()
         flash("; ".join(m for ms in exc.as_dict().values() for m in ms), "danger")
     return redirect(url_for("organizations.show", organization_id=org.id))
+
+
+def persons_from_form(form: Any) -> list[dict[str, str]]:
+    """Contact persons from the rows ``contacts-<i>-<field>`` of the contacts form, in row order."""
+    rows: dict[int, dict[str, str]] = {}
+    for key, value in form.items():
+        parts = key.split("-")
+        if len(parts) == 3 and parts[0] == "contacts" and parts[1].isdigit():
+            rows.setdefault(int(parts[1]), {})[parts[2]] = value
+    return [rows[i] for i in sorted(rows)]
+
+
+@bp.route("/<int:organization_id>/contacts", methods=["GET", "POST"])
+@login_required
+def contacts(organization_id: int) -> Any:
+    """Every member of the organization edits its contacts (phone, e-mail, website, address, contact persons)."""
+    from marketplace.organizations import contacts as contact_services
+
+    org = permissions.organization_or_404(organization_id)
+    if not permissions.is_member(current_user, org):
+        abort(404)
+    values = contact_services.contacts_record(org)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = {**request.form.to_dict(), "contacts": persons_from_form(request.form)}
+        try:
+            contact_services.update_contacts(org, values, current_user)
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.as_dict()
+            org = permissions.organization_or_404(organization_id)
+        else:
+            flash("Контакты сохранены.", "success")
+            return redirect(url_for("organizations.show", organization_id=org.id))
+    persons = list(values.get("contacts") or [])
+    persons += [{} for _ in range(max(2, 3 - len(persons)))]
+    return render_template("organizations/contacts.html", organization=org, values=values, errors=errors,
+                           persons=persons[:contact_services.MAX_PERSONS + 2]), (422 if errors else 200)
+
+
+@bp.app_template_global("contact_card")
+def contact_card_global(organization: Any) -> Any:
+    """``contact_card(org)`` in templates: the contacts the current user may see."""
+    from marketplace.organizations.contacts import contact_card
+
+    return contact_card(current_user, organization)
