@@ -88,6 +88,11 @@ def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] 
         "LOGIN_LIMIT_IP": env.get("COSMOS_LOGIN_LIMIT_IP") or "20 per minute;200 per hour",
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": _int(env, "COSMOS_MAX_UPLOAD_BYTES", 16 * 1024 * 1024),
+        # Documents: a folder (default instance/documents) or s3://bucket/prefix; one file at most this big
+        # (below MAX_CONTENT_LENGTH, so that the form's other fields still arrive).
+        "DOCUMENTS_STORAGE_URL": env.get("COSMOS_DOCUMENTS_URL") or str(instance / "documents"),
+        "DOCUMENTS_S3_ENDPOINT_URL": env.get("COSMOS_S3_ENDPOINT_URL") or None,
+        "DOCUMENTS_MAX_BYTES": _int(env, "COSMOS_DOCUMENTS_MAX_BYTES", 15 * 1024 * 1024),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         # Redis down must not take the site down: count in this process's memory until it returns.

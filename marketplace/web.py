@@ -175,6 +175,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(__import__("marketplace.admin.views", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("marketplace.accounts.tokens_page", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("marketplace.api_docs", fromlist=["bp"]).bp)
+    __import__("marketplace.documents.views", fromlist=["init_app"]).init_app(app)  # /documents, storage
     # --- end of other slices -------------------------------------------------------------------------------------
 
 
