@@ -28,6 +28,8 @@ PERIODIC_JOBS: tuple[Periodic, ...] = (
     Periodic("matching.refresh_stale", interval=60),
     Periodic("matching.refit_encoder", cron="20 2 * * *"),
     Periodic("chains.suggest_for_needs", cron="*/10 * * * *"),
+    Periodic("notifications.tender_events", cron="*/5 * * * *"),
+    Periodic("notifications.digest", cron="5 * * * *"),
 )
 
 

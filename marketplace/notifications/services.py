@@ -60,11 +60,75 @@ def send_email(to: list[str], subject: str, body: str) -> bool:
     return True
 
 
+def absolute_link(link: str | None) -> str:
+    if not link:
+        return ""
+    return link if link.startswith(("http://", "https://")) else current_app.config.get("PUBLIC_URL", "") + link
+
+
 def email_notification(notification_id: int) -> bool:
+    """Send one notification to the members who chose «instant» for its category; safe to repeat (a sent one is
+    marked), and an SMTP failure raises so that the job's retries try again."""
+    from marketplace.notifications.preferences import members_with_mode
+
     note = db.session.get(Notification, notification_id)
     if note is None or note.emailed_at is not None:
         return False  # gone, or already sent: the job is safe to repeat
-    sent = send_email(recipients(note.organization_id), note.title, f"{note.body}\n\n{note.link or ''}".strip())
+    to = [u.email for u in members_with_mode(note.organization_id, note.kind, "instant")]
+    sent = send_email(to, note.title, f"{note.body}\n\n{absolute_link(note.link)}".strip())
     note.emailed_at = utcnow()
     db.session.commit()
     return sent
+
+
+def email_after_commit(note_ids: list[int]) -> None:
+    """Queue the ``notifications.email`` job of each notification; call after the commit (no SMTP: nothing)."""
+    if not note_ids or not current_app.config.get("SMTP_URL"):
+        return
+    from workers.queue import enqueue_quietly
+
+    for note_id in note_ids:
+        enqueue_quietly("notifications.email", note_id)
+
+
+# Reading -------------------------------------------------------------------------------------------
+
+def notifications_query(user):
+    """Notifications of the user's organizations, newest first."""
+    from marketplace.core.permissions import organization_ids
+
+    return select(Notification).where(Notification.organization_id.in_(organization_ids(user) or {-1})) \
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+
+
+def unread_count(user) -> int:
+    from sqlalchemy import func
+
+    from marketplace.core.permissions import organization_ids
+
+    mine = organization_ids(user)
+    if not mine:
+        return 0
+    return db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.organization_id.in_(mine), Notification.read_at.is_(None))) or 0
+
+
+def mark_read(note: Notification) -> Notification:
+    if note.read_at is None:
+        note.read_at = utcnow()
+        db.session.flush()
+    return note
+
+
+def mark_all_read(user) -> int:
+    from sqlalchemy import update
+
+    from marketplace.core.permissions import organization_ids
+
+    mine = organization_ids(user)
+    if not mine:
+        return 0
+    result = db.session.execute(update(Notification).where(
+        Notification.organization_id.in_(mine), Notification.read_at.is_(None)).values(read_at=utcnow()))
+    db.session.flush()
+    return result.rowcount or 0
