@@ -1,19 +1,27 @@
 """Search throughput and latency on synthetic listings: index N offers and needs, then time text, vector and hybrid
-top-10 queries with a region filter.
+top-10 queries with a region filter, each next to a bare peer built in the same run on the same documents
+(``bench_peer.BarePeer``: tantivy with the same stemmer, numpy exact vectors, reciprocal rank fusion).
 
     python bench/bench_search.py --n 100000 [--dim 256] [--queries 300] [--dir /tmp/idx] [--keep]
+    python bench/bench_search.py --n 10000 100000 300000 1000000     # a scale table and the fitted exponent
+    python bench/bench_search.py --n 100000 --reference /tmp/ref.json   # write, or check against, today's top-10
+
+Every figure is printed with the product / peer ratio and the machine's load (``os.getloadavg``). The checks are
+printed too: the vector top-10 equals the peer's exact numpy top-10 on every query, no hit is outside the query's
+region, and with ``--reference`` every top-10 (text, vector, hybrid) equals the one a previous run wrote.
 
 Listings are made from ОКПД2 names across the 89 subjects of the Federation. Vectors come from the product's
 built-in encoder (``matching.encoders.BuiltinEncoder``, fitted on the ОКПД2 and ОКВЭД2 names as the application
 fits it on the classifiers), and the indexing figure includes encoding each listing's text, as the outbox drain
 does. ``--encoder hashing`` swaps in a crude hashing encoder inside this script to time the index alone. Targets
-on 2 cores: hybrid top-10 p95 <= 50 ms at 100k and <= 200 ms at 1M; indexing >= 2,000 listings/s with the
-built-in encoder.
+on 2 cores: hybrid top-10 p95 <= 50 ms at 100k, within 2x of the peer at 100k and 1.5x at 1M; indexing >= 2,000
+listings/s with the built-in encoder.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import re
 import resource
 import shutil
@@ -29,6 +37,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_peer import BarePeer, load  # noqa: E402
 
 from search import Document, Filters, Query, open_backend  # noqa: E402
 
@@ -149,14 +160,122 @@ def disk_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def percentiles(samples: list[float]) -> str:
+def stats(samples: list[float]) -> tuple[float, float, float]:
     ms = np.asarray(samples) * 1000
-    return f"p50 {np.percentile(ms, 50):7.1f} ms   p95 {np.percentile(ms, 95):7.1f} ms   max {ms.max():7.1f} ms"
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), float(ms.max())
+
+
+def same_top(got: list[int], want: list[int], scores: dict[int, float]) -> bool:
+    """Equal id lists, or lists that differ only among ids whose exact cosines tie (to 1e-6) at the boundary."""
+    if got == want:
+        return True
+    if len(got) != len(want):
+        return False
+    return all(a == b or abs(scores.get(a, 9) - scores.get(b, -9)) < 1e-6 for a, b in zip(got, want, strict=True))
+
+
+class Run:
+    """Timed queries for one corpus size: product and peer interleaved, query by query."""
+
+    def __init__(self, backend, peer: BarePeer, region_of: np.ndarray):
+        self.backend, self.peer, self.region_of = backend, peer, region_of
+        self.times: dict[str, list[float]] = {}
+        self.peer_times: dict[str, list[float]] = {}
+        self.tops: dict[str, list[list[int]]] = {}
+        self.wrong_region = self.vector_mismatch = self.checked_hits = self.empty = 0
+
+    def product(self, mode: str, query: Query):
+        t = time.perf_counter()
+        result = self.backend.search(query)
+        self.times.setdefault(mode, []).append(time.perf_counter() - t)
+        self.tops.setdefault(mode, []).append([h.id for h in result.hits])
+        return result
+
+    def bare(self, mode: str, fn, *args):
+        t = time.perf_counter()
+        out = fn(*args)
+        self.peer_times.setdefault(mode, []).append(time.perf_counter() - t)
+        return out
+
+    def query(self, text: str, vector: np.ndarray, region: str) -> None:
+        peer, filters = self.peer, Filters(regions=(region,))
+        for mode, query in (("text", Query(text=text, filters=filters)),
+                            ("vector", Query(vector=vector, filters=filters)),
+                            ("hybrid", Query(text=text, vector=vector, filters=filters))):
+            hits = self.product(mode, query).hits
+            ids = [h.id for h in hits]
+            self.wrong_region += sum(self.region_of[i] != region for i in ids)
+            self.checked_hits += len(ids)
+            self.empty += mode == "hybrid" and not ids
+        self.bare("text", peer.text, text, region, 10)
+        want, scores = self.bare("vector", peer.vector, vector, peer.region_rows(region), 10)
+        self.bare("hybrid", peer.hybrid, text, vector, region)
+        exact = dict(zip(want.tolist(), scores.tolist(), strict=True))
+        self.vector_mismatch += not same_top(self.tops["vector"][-1], want.tolist(), exact)
+        self.product("hybrid+facets", Query(text=text, vector=vector, filters=filters, facets=("kind", "okpd2_class")))
+        self.product("prefix", Query(text=text[: max(3, len(text) - 2)], prefix=True, filters=filters))
+        # a broad filter (the matcher's side = offer) against one pass of the peer over the whole matrix
+        broad = self.product("vector broad", Query(vector=vector, filters=Filters(side="offer")))
+        self.bare("vector broad", peer.vector, vector, None, 10)
+        want, scores = peer.vector(vector, peer.side_rows("offer"), 10)
+        exact = dict(zip(want.tolist(), scores.tolist(), strict=True))
+        self.vector_mismatch += not same_top([h.id for h in broad.hits], want.tolist(), exact)
+
+    def report(self, n: int, queries: int) -> dict[str, tuple[float, float]]:
+        print(f"\nn={n:,}, {queries} queries per mode, top-10 ({load()})")
+        print(f"{'mode':<14}{'product p50':>12}{'p95':>9}{'peer p50':>10}{'p95':>9}{'ratio p50':>11}{'p95':>7}")
+        out = {}
+        for mode, samples in self.times.items():
+            p50, p95, _ = stats(samples)
+            out[mode] = (p50, p95)
+            peer_mode = {"hybrid+facets": "hybrid", "prefix": "text"}.get(mode, mode)
+            q50, q95, _ = stats(self.peer_times[peer_mode])
+            note = "" if peer_mode == mode else f"  (peer: {peer_mode})"
+            print(f"{mode:<14}{p50:10.2f} ms{p95:7.2f} ms{q50:8.2f} ms{q95:7.2f} ms{p50 / q50:10.2f}x"
+                  f"{p95 / q95:6.2f}x{note}")
+            if peer_mode == mode:
+                out["peer " + mode] = (q50, q95)
+        print(f"checks: vector top-10 = exact numpy top-10 in {2 * queries - self.vector_mismatch}/{2 * queries}; "
+              f"hits outside the query's region {self.wrong_region} of {self.checked_hits}; "
+              f"hybrid queries with no hit {self.empty}")
+        return out
+
+    def check_reference(self, path: Path, key: dict) -> None:
+        modes = ("text", "vector", "hybrid", "vector broad")
+        tops = {m: self.tops[m] for m in modes}
+        if not path.exists():
+            path.write_text(json.dumps({"key": key, "tops": tops}))
+            print(f"reference top-10 written to {path}")
+            return
+        saved = json.loads(path.read_text())
+        if saved["key"] != key:
+            print(f"reference {path} is for {saved['key']}, not {key}: not compared")
+            return
+        for mode in modes:
+            same = sum(a == b for a, b in zip(saved["tops"][mode], tops[mode], strict=True))
+            print(f"reference: {mode} top-10 identical in {same}/{len(tops[mode])}")
+
+
+def build_encoder(args):
+    if args.encoder == "hashing":
+        return HashingEncoder(args.dim)
+    started = time.perf_counter()
+    names = []
+    for path in (args.okpd2, args.okved2):
+        with open(path, newline="", encoding="utf-8") as fh:
+            names += [r["name"] for r in csv.DictReader(fh)]
+    encoder = BuiltinBenchEncoder(names, args.dim)
+    print(f"built-in encoder fitted on {len(names):,} names in {time.perf_counter() - started:.1f} s "
+          f"(not counted), dim={encoder.dim}")
+    if encoder.dim != args.dim:
+        raise SystemExit(f"the encoder gives {encoder.dim} dimensions, not {args.dim}")
+    return encoder
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=100_000, help="listings to index")
+    parser.add_argument("--n", type=int, nargs="+", default=[100_000], help="listings to index (several: a scale "
+                        "table, each size built by adding to the previous one)")
     parser.add_argument("--dim", type=int, default=256)
     parser.add_argument("--queries", type=int, default=300, help="queries per mode")
     parser.add_argument("--batch", type=int, default=50_000, help="listings per index() call")
@@ -169,101 +288,87 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--regions", type=Path, default=PRODUCT_REGIONS if PRODUCT_REGIONS.exists()
                         else SHARED / "regions.csv")
     parser.add_argument("--dir", type=Path, default=None, help="index directory (default: a temporary one)")
-    parser.add_argument("--url", default=None, help="search backend URL instead of --dir (e.g. http://es:9200)")
     parser.add_argument("--keep", action="store_true", help="keep the index directory")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--search-only", action="store_true",
-                        help="reuse the listings already in --dir/--url and only time the queries")
+    parser.add_argument("--reference", type=Path, default=None,
+                        help="JSON of every top-10: written when missing, else compared (the largest --n)")
     args = parser.parse_args(argv)
+    sizes = sorted(set(args.n))
 
     codes = load_okpd2(args.okpd2)
     regions = load_regions(args.regions)
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="bench-search-"))
-    url = args.url or f"embedded://{workdir.resolve()}"
-    backend = open_backend(url, dim=args.dim)
-    if not args.search_only:
-        backend.clear()
-
-    encoder: HashingEncoder | BuiltinBenchEncoder
-    code_vectors = None
-    if args.encoder == "builtin":
-        started = time.perf_counter()
-        with open(args.okved2, newline="", encoding="utf-8") as fh:
-            okved2_names = [r["name"] for r in csv.DictReader(fh)]
-        with open(args.okpd2, newline="", encoding="utf-8") as fh:
-            okpd2_names = [r["name"] for r in csv.DictReader(fh)]
-        encoder = BuiltinBenchEncoder(okpd2_names + okved2_names, args.dim)
-        print(f"built-in encoder fitted on {len(okpd2_names) + len(okved2_names):,} names in "
-              f"{time.perf_counter() - started:.1f} s (not counted), dim={encoder.dim}")
-        if encoder.dim != args.dim:
-            raise SystemExit(f"the encoder gives {encoder.dim} dimensions, not {args.dim}")
-    else:
-        encoder = HashingEncoder(args.dim)
-        code_vectors = np.stack([encoder.encode(name) for _, name in codes])
+    backend = open_backend(f"embedded://{workdir.resolve()}", dim=args.dim)
+    backend.clear()
+    encoder = build_encoder(args)
+    code_vectors = np.stack([encoder.encode(name) for _, name in codes]) if args.encoder == "hashing" else None
+    peer = BarePeer(args.dim)
+    region_of = np.empty(sizes[-1] + 1, dtype=object)
     rng = np.random.default_rng(args.seed)
-    index_seconds = encode_seconds = 0.0
-    done = 0
-    if args.search_only:
-        done = args.n = backend.count()
-    print(f"backend {backend!r}; {len(codes)} ОКПД2 codes, {len(regions)} regions, n={args.n:,}, dim={args.dim}")
-    while done < args.n:
-        batch = synthesise(done + 1, min(args.batch, args.n - done), codes, regions, code_vectors, rng)
-        started = time.perf_counter()
-        if code_vectors is None:  # encode the listings' text, as the outbox drain does before indexing
-            vectors = encoder.encode_many([f"{d.title}. {d.description}" for d in batch])
-            batch = [replace(d, vector=v) for d, v in zip(batch, vectors, strict=True)]
-            encode_seconds += time.perf_counter() - started
-        done += backend.index(batch)
-        index_seconds += time.perf_counter() - started
-        print(f"  indexed {done:>9,}  {done / index_seconds:8,.0f} listings/s", flush=True)
-    assert backend.count() == args.n, (backend.count(), args.n)
-
-    rng = np.random.default_rng(args.seed + 1)
+    qrng = np.random.default_rng(args.seed + 1)
     queries = []
     for _ in range(args.queries):
-        name = codes[int(rng.integers(len(codes)))][1]
+        name = codes[int(qrng.integers(len(codes)))][1]
         words = [w for w in re.findall(r"\w+", name) if len(w) > 3] or ["изделия"]
-        text = " ".join(words[: int(rng.integers(1, 4))])
-        region = regions[int(rng.integers(len(regions)))][0]
-        queries.append((text, encoder.encode(text), Filters(regions=(region,))))
-
-    timings: dict[str, list[float]] = {"text": [], "vector": [], "hybrid": [], "hybrid+facets": [],
-                                       "prefix": []}
-    for text, vector, filters in queries[:20]:  # warm the page cache and the readers
-        backend.search(Query(text=text, vector=vector, filters=filters))
-    empty = 0
-    for text, vector, filters in queries:
-        for mode, query in (("text", Query(text=text, filters=filters, k=10)),
-                            ("vector", Query(vector=vector, filters=filters, k=10)),
-                            ("hybrid", Query(text=text, vector=vector, filters=filters, k=10)),
-                            ("hybrid+facets", Query(text=text, vector=vector, filters=filters, k=10,
-                                                    facets=("kind", "okpd2_class"))),
-                            ("prefix", Query(text=text[: max(3, len(text) - 2)], prefix=True, filters=filters,
-                                             k=10))):
-            t = time.perf_counter()
-            result = backend.search(query)
-            timings[mode].append(time.perf_counter() - t)
-            empty += mode == "hybrid" and not result.hits
-
-    size = disk_size(workdir) if not args.url else 0
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print()
-    if index_seconds:
-        print(f"indexing      {args.n:,} listings in {index_seconds:.1f} s = {args.n / index_seconds:,.0f} "
-              f"listings/s ({args.encoder} encoder)")
-        if encode_seconds:
-            print(f"  of which encoding {encode_seconds:.1f} s ({args.n / encode_seconds:,.0f} listings/s), "
-                  f"index writes {index_seconds - encode_seconds:.1f} s "
-                  f"({args.n / (index_seconds - encode_seconds):,.0f} listings/s)")
-    for mode, samples in timings.items():
-        print(f"{mode:<13} top-10, region filter, {len(samples)} queries: {percentiles(samples)}")
-    print(f"hybrid queries with no hit: {empty}")
-    if size:
-        print(f"index size    {size / 2**20:,.0f} MiB on disk ({size / args.n:,.0f} bytes/listing)")
-    print(f"peak RSS      {peak_rss:,.0f} MiB")
+        text = " ".join(words[: int(qrng.integers(1, 4))])
+        queries.append((text, encoder.encode(text), regions[int(qrng.integers(len(regions)))][0]))
+    print(f"backend {backend!r}; {len(codes)} ОКПД2 codes, {len(regions)} regions, sizes {sizes}, dim={args.dim}")
+    index_seconds = encode_seconds = 0.0
+    done, table = 0, []
+    for n in sizes:
+        while done < n:
+            batch = synthesise(done + 1, min(args.batch, n - done), codes, regions, code_vectors, rng)
+            started = time.perf_counter()
+            if code_vectors is None:  # encode the listings' text, as the outbox drain does before indexing
+                vectors = encoder.encode_many([f"{d.title}. {d.description}" for d in batch])
+                batch = [replace(d, vector=v) for d, v in zip(batch, vectors, strict=True)]
+                encode_seconds += time.perf_counter() - started
+            done += backend.index(batch)
+            index_seconds += time.perf_counter() - started
+            peer.add(batch)
+            for d in batch:
+                region_of[d.id] = d.region
+            print(f"  indexed {done:>9,}  {done / index_seconds:8,.0f} listings/s ({load()})", flush=True)
+        assert backend.count() == n, (backend.count(), n)
+        peer.freeze()
+        print(f"indexing {n:,} listings: {n / index_seconds:,.0f} listings/s ({args.encoder} encoder"
+              + (f"; encoding alone {n / encode_seconds:,.0f}/s, index writes "
+                 f"{n / (index_seconds - encode_seconds):,.0f}/s)" if encode_seconds else ")"))
+        run = Run(backend, peer, region_of)
+        for text, vector, region in queries[:20]:  # warm the page cache and the readers
+            backend.search(Query(text=text, vector=vector, filters=Filters(regions=(region,))))
+            peer.hybrid(text, vector, region)
+        for text, vector, region in queries:
+            run.query(text, vector, region)
+        figures = run.report(n, len(queries))
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        size = disk_size(workdir)
+        print(f"index size {size / 2**20:,.0f} MiB on disk ({size / n:,.0f} bytes/listing); peak RSS of the "
+              f"bench (product, peer and the generator together) {peak_rss:,.0f} MiB")
+        table.append((n, figures))
+        if args.reference is not None and n == sizes[-1]:
+            run.check_reference(args.reference, {"n": n, "seed": args.seed, "encoder": args.encoder,
+                                                 "queries": args.queries, "dim": args.dim})
+    if len(table) > 1:
+        scale_table(table)
     backend.close()
-    if not args.keep and args.dir is None and not args.url:
+    if not args.keep and args.dir is None:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def scale_table(table: list[tuple[int, dict[str, tuple[float, float]]]]) -> None:
+    modes = ("hybrid", "peer hybrid", "vector broad", "peer vector broad", "text", "peer text")
+    print(f"\nscale ({load()}): p50 / p95 in ms")
+    print(f"{'n':>10}" + "".join(f"{m:>22}" for m in modes) + f"{'hybrid ratio p50/p95':>24}")
+    for n, fig in table:
+        row = "".join(f"{fig[m][0]:12.2f} /{fig[m][1]:7.2f}" for m in modes)
+        print(f"{n:>10,}{row}{fig['hybrid'][0] / fig['peer hybrid'][0]:14.2f}x /"
+              f"{fig['hybrid'][1] / fig['peer hybrid'][1]:5.2f}x")
+    logn = np.log([n for n, _ in table])
+    for mode in modes:
+        for i, name in ((0, "p50"), (1, "p95")):
+            slope = np.polyfit(logn, np.log([fig[mode][i] for _, fig in table]), 1)[0]
+            print(f"fitted exponent: {mode} {name} ~ N^{slope:.2f}")
 
 
 if __name__ == "__main__":
