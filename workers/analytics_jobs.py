@@ -4,8 +4,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from marketplace.analytics.snapshots import refresh
-from marketplace.extensions import db
 from workers.queue import job
 
 log = logging.getLogger(__name__)
@@ -14,6 +12,9 @@ log = logging.getLogger(__name__)
 @job("analytics.refresh", queue="default", timeout=1800, retries=1, retry_intervals=(300,))
 def refresh_analytics(scope: str | None = None) -> dict[str, Any]:
     """Recompute the snapshots of one scope (a region, a district, "RU") or of all 98; safe to repeat."""
+    from marketplace.analytics.snapshots import refresh
+    from marketplace.extensions import db
+
     report = refresh([scope] if scope else None)
     db.session.commit()
     return {"scopes": report.scopes, "rows": report.rows, "seconds": report.seconds}

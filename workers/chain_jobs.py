@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 
-from marketplace.extensions import db
 from workers.queue import job
 
 log = logging.getLogger(__name__)
@@ -18,6 +17,7 @@ def build_chain_request(request_id: int, alternatives: int = 3) -> dict:
     """
     from marketplace.chains.services import build, mark_failed
     from marketplace.core.validation import ValidationFailed
+    from marketplace.extensions import db
 
     try:
         outcome = build(request_id, alternatives=alternatives, report=db.session.commit)
@@ -42,6 +42,7 @@ def suggest_for_needs(limit: int = 50) -> dict:
     template that fits each (``chains.services.suggest_chains_for_unserved_needs``), then its ``chains.build``.
     Safe to repeat: a need gets one request, and one that fits no template is not tried again until it changes."""
     from marketplace.chains.services import enqueue_build, suggest_chains_for_unserved_needs
+    from marketplace.extensions import db
 
     rows = suggest_chains_for_unserved_needs(limit=int(limit))
     db.session.commit()

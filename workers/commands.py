@@ -12,22 +12,31 @@ from flask.cli import with_appcontext
 @click.option("--burst", is_flag=True, help="Выполнить накопившиеся задания и выйти.")
 @with_appcontext
 def worker_command(queues: str, burst: bool) -> None:
-    from rq import Queue, Worker
-
     from workers.queue import load_jobs, redis_connection
+    from workers.runtime import ResilientWorker
 
     if not current_app.config.get("REDIS_URL"):
         raise click.UsageError("REDIS_URL не задан: во встроенном режиме задания выполняются сразу, воркер не нужен")
     load_jobs()
-    connection = redis_connection()
     names = [q.strip() for q in queues.split(",") if q.strip()]
     if not names:
         raise click.BadParameter("укажите хотя бы одну очередь", param_hint="--queues")
-    worker = Worker([Queue(n, connection=connection) for n in names], connection=connection)
-    try:
-        worker.work(burst=burst, with_scheduler=True)
-    finally:
-        connection.close()
+    _log_to_stderr()
+    url = current_app.config["REDIS_URL"]
+    ResilientWorker(current_app._get_current_object(), names, connect=lambda: redis_connection(url)).run(burst=burst)
+
+
+def _log_to_stderr() -> None:
+    """The workers' own messages (reconnects, requeues) on stderr beside RQ's."""
+    import logging
+
+    logger = logging.getLogger("cosmos.workers")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 @click.command("scheduler", help="Запустить планировщик периодических заданий (с Redis — через RQ, без него — "
@@ -35,7 +44,8 @@ def worker_command(queues: str, burst: bool) -> None:
 @with_appcontext
 def scheduler_command() -> None:
     from workers.queue import redis_connection
-    from workers.schedule import InlineScheduler, build_scheduler
+    from workers.runtime import ResilientScheduler
+    from workers.schedule import InlineScheduler
 
     if not current_app.config.get("REDIS_URL"):
         scheduler = InlineScheduler(current_app._get_current_object())
@@ -46,11 +56,9 @@ def scheduler_command() -> None:
         except KeyboardInterrupt:
             scheduler.stop()
         return
-    connection = redis_connection()
-    try:
-        build_scheduler(connection).start()
-    finally:
-        connection.close()
+    _log_to_stderr()
+    url = current_app.config["REDIS_URL"]
+    ResilientScheduler(current_app._get_current_object(), connect=lambda: redis_connection(url)).run()
 
 
 @click.command("run-job", help="Выполнить задание по имени сейчас, в этом процессе.")

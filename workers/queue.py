@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 # Modules that define jobs; imported once before a job is looked up by name.
 JOB_MODULES = ("workers.listing_jobs", "workers.search_jobs", "workers.matching_jobs", "workers.chain_jobs",
-               "workers.notification_jobs", "workers.analytics_jobs", "workers.tender_jobs")
+               "workers.notification_jobs", "workers.analytics_jobs", "workers.tender_jobs",
+               "workers.probe_jobs")
 
 
 @dataclass(frozen=True)
@@ -107,20 +108,26 @@ def enqueue(name: str, *args: Any, **kwargs: Any) -> JobHandle:
             return JobHandle(spec.name, "queued", meta={"background": True})
         return _run_inline(spec, args, kwargs)
     import redis
-    from rq import Queue, Retry
+    from rq import Queue
 
     connection = redis_connection()
     try:
         queue = Queue(spec.queue, connection=connection)
-        retry = Retry(max=spec.retries, interval=list(spec.retry_intervals)) if spec.retries else None
-        rq_job = queue.enqueue(execute, spec.name, list(args), kwargs, job_timeout=spec.timeout, retry=retry,
-                               description=spec.name)
+        rq_job = queue.enqueue(execute, spec.name, list(args), kwargs, **rq_options(spec))
     except redis.exceptions.RedisError as exc:
         log.warning("Redis unavailable, job %s deferred: %s", spec.name, exc)
         return JobHandle(spec.name, "deferred", error=str(exc))
     finally:
         connection.close()  # one short-lived client per enqueue: no socket is left for the garbage collector
     return JobHandle(spec.name, "queued", id=rq_job.id)
+
+
+def rq_options(spec: JobSpec) -> dict[str, Any]:
+    """How a job of ``spec`` goes on RQ: its timeout, its retries and a readable description."""
+    from rq import Retry
+
+    retry = Retry(max=spec.retries, interval=list(spec.retry_intervals)) if spec.retries else None
+    return {"job_timeout": spec.timeout, "retry": retry, "description": spec.name}
 
 
 def enqueue_quietly(name: str, *args: Any, **kwargs: Any) -> JobHandle | None:
