@@ -176,6 +176,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(__import__("marketplace.accounts.tokens_page", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("marketplace.api_docs", fromlist=["bp"]).bp)
     __import__("marketplace.documents.views", fromlist=["init_app"]).init_app(app)  # /documents, storage
+    app.register_blueprint(__import__("marketplace.deals.views", fromlist=["bp"]).bp)
+    app.register_blueprint(__import__("marketplace.notifications.views", fromlist=["bp"]).bp)
     # --- end of other slices -------------------------------------------------------------------------------------
 
 
