@@ -9,7 +9,7 @@ COPY matching ./matching
 COPY search ./search
 COPY workers ./workers
 COPY migrations ./migrations
-COPY wsgi.py Makefile ./
+COPY wsgi.py gunicorn.conf.py Makefile ./
 COPY package.json package-lock.json ./
 COPY scripts ./scripts
 # sentence-transformers for EMBEDDING_MODEL; pass --build-arg PIP_EXTRA_INDEX_URL=<a CPU PyTorch index> for a small image.
@@ -19,4 +19,5 @@ RUN pip install -e ".[embeddings]" \
 RUN useradd --create-home --uid 10001 cosmos && mkdir -p /data/instance && chown -R cosmos /data
 USER cosmos
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-", "wsgi:app"]
+# gunicorn.conf.py: bind 0.0.0.0:8000, 4 workers (WEB_CONCURRENCY), request limits, problem+json for its own errors
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
