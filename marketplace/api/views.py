@@ -11,6 +11,7 @@ from marketplace.api.resources import (  # noqa: F401  (each module registers it
     chains,
     communities,
     coordinator,
+    deals,
     listings,
     matching,
     operations,

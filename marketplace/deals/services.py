@@ -45,10 +45,14 @@ STATUS_TITLES_RU = {"sent": "запрос отправлен", "answered": "по
 
 
 class ConversationStateError(ValidationFailed):
-    """The action is not possible in the conversation's current status (or not for this side)."""
+    """The action is not possible in the conversation's current status (409 in the API)."""
 
     def __init__(self, message: str):
         super().__init__([FieldError("status", message)])
+
+
+class NotYourSide(ConversationStateError):
+    """The caller sees the conversation but the action belongs to the other side (403 in the API)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,7 @@ def _side(user: Any, conversation: Conversation, *allowed: str) -> str:
     role = conversation_role(user, conversation)
     if role not in allowed:
         who = {BUYER: "заказчик", SUPPLIER: "поставщик"}
-        raise ConversationStateError("это действие доступно только: " + ", ".join(who[a] for a in allowed))
+        raise NotYourSide("это действие доступно только: " + ", ".join(who[a] for a in allowed))
     return role  # type: ignore[return-value]
 
 
