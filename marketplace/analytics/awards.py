@@ -75,8 +75,10 @@ def award_cells(scope: Scope | None) -> list[ValueCell] | None:
              .where(won).group_by(lot.region_code, year, month, tier))
     if scope is not None and (cond := region_filter(lot.region_code, scope)) is not None:
         query = query.where(cond)
+    from marketplace.deals.analytics import deal_cells  # accepted offers of requests for quotation count alike
+
     return [ValueCell(r[0], month_key(r[1], r[2]), r[3], money(r[4]), int(r[5]), int(r[5] - r[6]))
-            for r in db.session.execute(query).all()]
+            for r in db.session.execute(query).all()] + deal_cells(scope)
 
 
 def award_links() -> list[AwardLink] | None:
@@ -89,4 +91,8 @@ def award_links() -> list[AwardLink] | None:
         select(award.lot_id, lot.organization_id, award.supplier_organization_id,
                func.coalesce(award.amount, lot.budget))
         .join(lot, lot.id == award.lot_id).where(won)).all()
-    return [AwardLink(r[0], r[1], r[2], money(r[3])) for r in rows]
+    from marketplace.deals.analytics import deal_links
+
+    # A deal's link carries the negated conversation id where a lot's carries the lot id.
+    return [AwardLink(r[0], r[1], r[2], money(r[3])) for r in rows] + [
+        AwardLink(-conversation_id, buyer, supplier, value) for conversation_id, buyer, supplier, value in deal_links()]
