@@ -107,3 +107,34 @@ def test_request_from_a_listing_and_a_producer_page(client, db, parties):
                                     "target": [f"{p.supplier_org.id}:0:0"]})
     assert response.status_code == 302
     assert db.session.query(Conversation).one().request.source.value == "producer"
+
+
+def test_request_from_a_chain_stage(client, db, parties):
+    from decimal import Decimal
+
+    from marketplace.chains.models import ChainRequest, ChainRequestStatus, CooperationChain
+
+    p = parties
+    row = ChainRequest(organization_id=p.buyer_org.id, created_by_id=p.buyer.id, item="Вал насоса",
+                       quantity=Decimal(10), unit_weight_kg=Decimal(5), delivery_region="27", deadline_days=60,
+                       spec={"stages": [{"id": "turning", "text": "Токарная обработка"}]},
+                       status=ChainRequestStatus.BUILT)
+    db.session.add(row)
+    db.session.flush()
+    chain = CooperationChain(request_id=row.id, rank=0, total_cost=1.0, lead_time_days=10.0, distance_km=5.0,
+                             result={"assignments": [{"stage": "turning", "listing_id": p.offer.id,
+                                                      "organization_id": p.supplier_org.id}]})
+    db.session.add(chain)
+    db.session.flush()
+    login(client, p.buyer)
+    url = f"/deals/new?chain={chain.id}&stage=turning"
+    html = page_text(client.get(url))
+    assert "Вал насоса: Токарная обработка" in html
+    response = submit(client, url, {"title": "Вал насоса: Токарная обработка", "delivery_region": "27",
+                                    "text": "Просим цену", "target": [f"{p.supplier_org.id}:{p.offer.id}:0"]})
+    assert response.status_code == 302
+    conversation = db.session.query(Conversation).one()
+    assert (conversation.request.source.value, conversation.request.chain_stage) == ("chain", "turning")
+    assert client.get(f"/deals/new?chain={chain.id}&stage=painting").status_code == 404
+    login(client, p.other_supplier)  # not the requesting organization
+    assert client.get(url).status_code == 404
