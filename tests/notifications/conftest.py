@@ -1,0 +1,1 @@
+from tests.deals.conftest import parties  # noqa: F401  (a buyer, suppliers, a need and its matches)
