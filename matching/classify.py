@@ -32,6 +32,9 @@ SERVICE_STEMS = frozenset({"услуг", "работ"})
 DEFAULT_SERVICE_PENALTY: Mapping[str, float] = {"okpd2": 0.3}
 # Names encoded per call when fitting with an encoder (a step of the progress shown).
 ENCODE_BATCH = 512
+# How far below the best code's score another code's likelihood reaches 0 (see ``CodeReading``): about the gap
+# between a text's own subclass and a neighbouring one in the decision scores.
+LIKELIHOOD_MARGIN = 0.4
 # Bumped when the fitted attributes change, so that a cached model of an older layout is refitted, not misused.
 FORMAT_VERSION = 3
 
@@ -43,6 +46,30 @@ class CodeEntry:
     code: str
     name: str
     parent: str = ""
+
+
+@dataclass(frozen=True)
+class CodeReading:
+    """What a classifier read from one text: its ``top`` codes, and how likely any other code is for the text.
+
+    ``likelihood(codes)`` is in [0, 1]: 1 for a code scored like the best one, falling linearly to 0 at
+    ``margin`` below it (decision-score units), the best of ``codes``. A person's code on the other side of a match
+    is thus weighed by how well the text fits it, not only by whether it shares a class with the top three.
+    """
+
+    codes: tuple[str, ...]
+    scores: np.ndarray
+    index: Mapping[str, int]
+    margin: float
+
+    def likelihood(self, codes: Iterable[str]) -> float:
+        best = float(self.scores.max(initial=0.0)) if self.scores.size else 0.0
+        out = 0.0
+        for code in codes:
+            i = self.index.get(code)
+            if i is not None:
+                out = max(out, 1.0 - (best - float(self.scores[i])) / self.margin)
+        return max(0.0, min(1.0, out))
 
 
 @dataclass(frozen=True)
@@ -275,6 +302,14 @@ class CodeClassifier:
     def predict(self, text: str, top: int = 10) -> list[CodeSuggestion]:
         """The ``top`` codes for ``text``, best first; an empty text gives the prior order (not useful)."""
         return self.predict_many([text], top)[0]
+
+    def read(self, text: str, top: int = 3, *, margin: float = LIKELIHOOD_MARGIN) -> CodeReading:
+        """The ``top`` codes for ``text`` and the scores of all codes (one pass), as a :class:`CodeReading`."""
+        row = self.decision_function([text])[0]
+        k = min(top, row.shape[0])
+        cand = np.argpartition(-row, k - 1)[:k]
+        order = cand[np.argsort(-row[cand], kind="stable")]
+        return CodeReading(tuple(str(self.codes_[i]) for i in order), row, self.index_, margin)
 
     def name_of(self, code: str) -> str | None:
         i = self.index_.get(code)

@@ -8,7 +8,7 @@ capacity or stock, deadline vs lead time, certifications), placed in a procureme
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,6 +20,7 @@ from matching.policy import ProcurementPolicy
 
 if TYPE_CHECKING:  # pragma: no cover
     from matching.acceptability import AcceptabilityRule
+    from matching.classify import CodeReading
     from matching.encoders import Encoder
     from search import SearchBackend
 
@@ -90,6 +91,16 @@ class CodeSuggester(Protocol):
     """What the matcher needs of a classifier (``matching.classify.CodeClassifier``): ranked codes for a text."""
 
     def predict(self, text: str, top: int = 10) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class _TopCodes:
+    """The reading of a classifier that only ranks codes: its top codes, no likelihood of the others."""
+
+    codes: tuple[str, ...]
+
+    def likelihood(self, codes: Iterable[str]) -> float:
+        return 0.0
 
 
 class ListingLookup(Protocol):
@@ -202,6 +213,9 @@ class ScoringWeights:
     # score among the listing's candidates (words the two texts share, Russian stems), next to the cosine of the
     # vectors. The relevance test above stays on the cosine alone.
     lexical: float = 0.4
+    # With inferred codes, the other side's own code counts as agreement when the text fits it at least this well
+    # (:class:`~matching.classify.CodeReading`: 1 = as well as the best code, 0 = ``margin`` below it).
+    relevance_likelihood: float = 0.5
 
 
 def code_agreement(a: Sequence[str], b: Sequence[str]) -> float:
@@ -323,7 +337,8 @@ class Matcher:
                 found[i] = float(v @ vector)
         scored = [self.score_pair(listing, other, semantic=float(found[i] or 0.0),
                                   lexical=bm25.get(i, 0.0) / best if best > 0 else None,
-                                  code_discount=self.inferred_discount if inferred else 1.0)
+                                  code_discount=self.inferred_discount if inferred else 1.0,
+                                  likelihood=reading.likelihood if inferred else None)
                   for i, other in details.items()]
         outcome = self.policy.apply(scored)
         return MatchResult(listing.id, tuple(outcome.ranked[:top]), outcome.active_tier, outcome.chain_suggested,
@@ -344,17 +359,22 @@ class Matcher:
         return out
 
     def score_pair(self, listing: ListingSpec, other: ListingSpec, *, semantic: float,
-                   code_discount: float = 1.0, lexical: float | None = None) -> Match:
+                   code_discount: float = 1.0, lexical: float | None = None,
+                   likelihood: Callable[[Sequence[str]], float] | None = None) -> Match:
         """Score ``other`` for ``listing`` (either side) and explain it; ``code_discount`` scales the code agreement
         when the listing's codes were inferred from its text rather than chosen by a person. ``semantic`` is the
         cosine of the vectors; ``lexical`` (in [0, 1], None: no lexical evidence) joins it in the semantic signal
-        with the weight ``weights.lexical``."""
+        with the weight ``weights.lexical``. ``likelihood`` (with inferred codes: how well the listing's text fits
+        a code, :class:`~matching.classify.CodeReading`) weighs ``other``'s own codes directly, so a code outside
+        the classifier's top three still counts when the text fits it almost as well."""
         need, offer = (listing, other) if listing.side == "need" else (other, listing)
         w = self.weights
         total = w.semantic + w.codes + w.distance
         same_scheme = max(code_agreement(need.okpd2, offer.okpd2), code_agreement(need.okved2, offer.okved2))
         across = max(code_agreement(need.okpd2, offer.okved2), code_agreement(need.okved2, offer.okpd2))
         codes = code_discount * max(same_scheme, 0.9 * across)
+        fits = likelihood(other.okpd2) if likelihood is not None and other.okpd2 else 0.0
+        codes = max(codes, code_discount * fits)
         agreement = self.rule.checks(need, offer) if self.rule is not None else []
         if agreement and agreement[0].held is True:  # the same operation or product: finer than any shared code
             codes = 1.0
@@ -374,6 +394,8 @@ class Matcher:
             wanted = w.relevance_agreement if code_discount == 1.0 else w.relevance_agreement_inferred
             if level >= wanted:
                 relevant, detail = True, "коды одного подкласса" if level >= 0.7 else "коды одного класса"
+            elif fits >= w.relevance_likelihood:
+                relevant, detail = True, "текст подходит к коду предложения"
             else:
                 # Codes read from a text are a guess: there the words the texts share count as closeness too.
                 close = semantic if code_discount == 1.0 else max(semantic, fused)
