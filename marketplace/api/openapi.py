@@ -86,6 +86,8 @@ class Operation:
     auth: str = "optional"
     errors: tuple[int, ...] = ()
     description: str | None = None
+    # A multipart/form-data body (a file upload), as an OpenAPI schema; the view reads ``request.form``/``files``.
+    multipart: dict[str, Any] | None = None
 
 
 def operation(summary: str, tag: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
@@ -282,6 +284,9 @@ def _operation_doc(op: Operation, endpoint: str, path_parameters: list[dict[str,
     if op.body is not None:
         doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.body}}}
         errors |= {400, 413, 415, 422}
+    if op.multipart is not None:
+        doc["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": op.multipart}}}
+        errors |= {413, 422}
     if path_parameters:
         errors.add(404)
     if op.auth == "required":

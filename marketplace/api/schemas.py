@@ -187,6 +187,29 @@ class TenderResponseSchema(Schema):
     updated_at = fields.DateTime(required=True)
 
 
+class LotResponseCountSchema(Schema):
+    lot_id = fields.Integer(required=True)
+    lot_number = fields.Integer(allow_none=True)
+    responses = fields.Integer(required=True)
+
+
+class ResponseCountSchema(Schema):
+    tender_id = fields.Integer(required=True)
+    sealed = fields.Boolean(required=True, metadata={"description": "До срока подачи цены и поставщики скрыты."})
+    opens_at = fields.DateTime(allow_none=True, metadata={"description": "Срок подачи: после него предложения "
+                                                                         "вскрываются."})
+    lots = fields.List(fields.Nested(LotResponseCountSchema), required=True)
+
+
+class TenderQuestionSchema(Schema):
+    id = fields.Integer(required=True)
+    tender_id = fields.Integer(required=True)
+    question = fields.String(required=True)
+    answer = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    answered_at = fields.DateTime(allow_none=True)
+
+
 class LotAwardSchema(Schema):
     lot_id = fields.Integer(required=True)
     tender_id = fields.Integer(required=True)
@@ -447,3 +470,11 @@ class TokenCreateSchema(Schema):
 SIDES = [s.value for s in Side]
 KINDS = [k.value for k in ListingKind]
 STATUSES = [s.value for s in ListingStatus]
+
+
+class QuestionInputSchema(Schema):
+    question = Text(max_length=5000, required=True)
+
+
+class AnswerInputSchema(Schema):
+    answer = Text(max_length=10000, required=True)

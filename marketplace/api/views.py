@@ -12,11 +12,13 @@ from marketplace.api.resources import (  # noqa: F401  (each module registers it
     communities,
     coordinator,
     deals,
+    documents,
     listings,
     matching,
     operations,
     organizations,
     reference,
+    tender_questions,
     tenders,
 )
 

@@ -3,13 +3,17 @@
 * A draft is seen only by the buyer's organization (and platform admins).
 * An open tender, once published, is public; a closed one is seen by the buyer, the invited organizations and the
   active members of the tender's community — nobody else learns that it exists.
-* A response is seen by its author organization and by the buyer.
+* A response is seen by its author organization and — once the submission deadline has passed — by the buyer:
+  until then the responses are sealed, and the buyer (an admin too) learns only how many there are.
+* Only a user with a confirmed e-mail, for an organization verified by a coordinator (or, in a closed tender,
+  invited by name by the buyer), may respond.
 
 The predicates take any user-like object (a ``User``, Flask-Login's anonymous user or ``None``), so the pages, the
 JSON API and the jobs share them.
 """
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort
@@ -18,6 +22,7 @@ from sqlalchemy import Select, false, or_, select
 
 from marketplace.communities.models import CommunityMember, MemberStatus
 from marketplace.core.permissions import is_admin, is_member, organization_ids
+from marketplace.core.validation import FieldError
 from marketplace.extensions import db
 from marketplace.listings.models import Listing, TenderLot
 from marketplace.organizations.models import Organization
@@ -63,10 +68,37 @@ def responding_organizations(user: Any, tender: Tender) -> list[Organization]:
     return [db.session.get(Organization, org_id) for org_id in ids]
 
 
-def can_view_response(user: Any, response: TenderResponse) -> bool:
-    """The author organization and the buyer (admins too)."""
+def responses_sealed(tender: Tender, now: datetime | None = None) -> bool:
+    """Until the submission deadline the responses are sealed envelopes: nobody but their authors reads them."""
+    deadline = tender.submission_deadline
+    if deadline is None:
+        return True
+    deadline = deadline.replace(tzinfo=UTC) if deadline.tzinfo is None else deadline
+    return (now or datetime.now(UTC)) < deadline
+
+
+def can_view_response(user: Any, response: TenderResponse, now: datetime | None = None) -> bool:
+    """The author organization always; the buyer (and admins) once the responses are no longer sealed."""
+    if response.organization_id in organization_ids(user):
+        return True
     tender = response.lot.tender
-    return is_member(user, response.organization_id) or (tender is not None and can_manage_tender(user, tender))
+    return tender is not None and can_manage_tender(user, tender) and not responses_sealed(tender, now)
+
+
+def response_refusals(user: Any, organization: Organization, tender: Tender) -> list[FieldError]:
+    """Why ``user`` may not respond for ``organization`` (empty: they may), beyond invitation and deadline: a
+    confirmed e-mail, and an organization verified by a coordinator or invited by name to a closed tender."""
+    errors = []
+    if user is not None and getattr(user, "is_authenticated", False) and not getattr(user, "is_confirmed", False):
+        errors.append(FieldError("email", "подтвердите адрес электронной почты: предложения подают пользователи "
+                                          "с подтверждённым e-mail (ссылка — в письме после регистрации)"))
+    approved = tender.visibility == TenderVisibility.CLOSED and any(
+        o.id == organization.id for o in tender.invited_organizations)
+    if not organization.verified and not approved:
+        errors.append(FieldError("organization", f"организация «{organization.name}» ещё не проверена "
+                                                 "координатором региона: предложения подают проверенные "
+                                                 "организации и приглашённые заказчиком в закрытый тендер"))
+    return errors
 
 
 def can_view_lot(user: Any, lot: Listing) -> bool:

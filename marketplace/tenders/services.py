@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from marketplace.communities.models import Community, MemberStatus
 from marketplace.core.audit import record_audit, record_outbox
@@ -30,7 +30,7 @@ from marketplace.extensions import db
 from marketplace.listings.fields import DbReference, parse_codes, parse_place
 from marketplace.listings.models import ListingCode, ListingStatus, Side, TenderLot
 from marketplace.organizations.models import Organization
-from marketplace.tenders.access import can_take_part
+from marketplace.tenders.access import can_take_part, response_refusals, responses_sealed
 from marketplace.tenders.models import (
     LotAward,
     ResponseStatus,
@@ -446,6 +446,9 @@ def submit_response(lot: TenderLot, organization: Organization, *, price: object
         if organization.id == tender.organization_id:
             raise ValidationFailed([FieldError("organization", "нельзя отвечать на собственный тендер")])
         raise ValidationFailed([FieldError("organization", "организация не приглашена к участию")])
+    refusals = response_refusals(user, organization, tender)
+    if refusals:
+        raise ValidationFailed(refusals)
     existing = db.session.scalar(select(TenderResponse).where(TenderResponse.lot_id == lot.id,
                                                               TenderResponse.organization_id == organization.id))
     if existing is not None:
@@ -481,8 +484,20 @@ def _response_snapshot(response: TenderResponse) -> dict[str, Any]:
             "lead_time_days": response.lead_time_days, "comment": response.comment}
 
 
+def response_count(lot: TenderLot) -> int:
+    """How many responses a lot has: what the buyer may know while they are sealed."""
+    return db.session.scalar(select(func.count()).select_from(TenderResponse)
+                             .where(TenderResponse.lot_id == lot.id)) or 0
+
+
+def opened_responses(lot: TenderLot, now: datetime | None = None) -> list[TenderResponse] | None:
+    """The lot's responses for the buyer once the deadline has passed; ``None`` while they are sealed."""
+    return None if responses_sealed(lot.tender, now) else lot_responses(lot)
+
+
 def lot_responses(lot: TenderLot) -> list[TenderResponse]:
-    """The lot's responses for the buyer's comparison: cheapest unit price first, then the shortest lead time."""
+    """The lot's responses, cheapest unit price first, then the shortest lead time — for code that has checked
+    the seal (:func:`opened_responses` for the buyer's pages)."""
     return list(db.session.scalars(select(TenderResponse).where(TenderResponse.lot_id == lot.id)
                                    .order_by(TenderResponse.price, TenderResponse.lead_time_days,
                                              TenderResponse.id)))

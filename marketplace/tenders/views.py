@@ -21,7 +21,7 @@ from marketplace.geo.models import Region
 from marketplace.listings.fields import decimal_text
 from marketplace.listings.services import index_after_commit
 from marketplace.organizations.models import Organization
-from marketplace.tenders import access, services
+from marketplace.tenders import access, protocol, questions, services
 from marketplace.tenders.forms import (
     ActionForm,
     AwardForm,
@@ -112,7 +112,7 @@ def show(tender_id: int) -> Page:
     awards = {}
     if manage:
         for lot in tender.lots:
-            counts[lot.id] = len(services.lot_responses(lot))
+            counts[lot.id] = services.response_count(lot)
     for lot in tender.lots:
         award = services.lot_award(lot)
         if award is not None and (manage or (award.supplier_organization_id in organization_ids(current_user))):
@@ -121,7 +121,10 @@ def show(tender_id: int) -> Page:
                            my_responses=my_responses, counts=counts, awards=awards,
                            accepting=services.accepting_responses(tender), statuses=services.STATUS_TITLES_RU,
                            summary=services.tender_summary(tender) if manage else None,
-                           action_form=ActionForm(), cancel_form=ReasonForm())
+                           action_form=ActionForm(), cancel_form=ReasonForm(),
+                           sealed=access.responses_sealed(tender), questions=questions.questions_for(tender),
+                           can_ask=questions.can_ask(current_user, tender), question_text=request.args.get("question", ""),
+                           protocol=protocol.can_download_protocol(current_user, tender))
 
 
 # The buyer's draft -------------------------------------------------------------------------------
@@ -345,6 +348,7 @@ def respond(tender_id: int, lot_id: int) -> Page:
     chosen = request.values.get("organization_id", type=int) or organizations[0].id
     org = next((o for o in organizations if o.id == chosen), organizations[0])
     existing = services.organization_response(lot, org.id)
+    refusals = [] if existing is not None else access.response_refusals(current_user, org, tender)
     if request.method == "GET":
         form.organization_id.data = org.id
         if existing is not None:
@@ -369,7 +373,7 @@ def respond(tender_id: int, lot_id: int) -> Page:
     else:
         _csrf_failed(form)
     return _form_page("tenders/respond.html", form=form, tender=tender, lot=lot, existing=existing,
-                           accepting=services.accepting_responses(tender))
+                      accepting=services.accepting_responses(tender), refusals=refusals)
 
 
 @bp.get("/responses/<int:response_id>")
@@ -399,7 +403,9 @@ def compare(tender_id: int, lot_id: int) -> Page:
     tender = access.tender_or_404(tender_id, manage=True)
     lot = access.lot_or_404(tender, lot_id)
     _refresh_deadline(tender)
-    return render_template("tenders/compare.html", tender=tender, lot=lot, responses=services.lot_responses(lot),
+    opened = services.opened_responses(lot)
+    return render_template("tenders/compare.html", tender=tender, lot=lot, responses=opened or [],
+                           sealed=opened is None, count=services.response_count(lot),
                            award=services.lot_award(lot), award_form=AwardForm(), reason_form=ReasonForm(),
                            can_award=tender.status == TenderStatus.CLOSED and services.lot_award(lot) is None)
 
@@ -461,3 +467,6 @@ def tender_time(tender: Tender, moment: Any) -> str:
         return "—"
     local = moment.astimezone(services.organization_tz(tender.organization))
     return local.strftime("%d.%m.%Y %H:%M") + f" ({local.strftime('UTC%z')[:-2]}:{local.strftime('%z')[-2:]})"
+
+
+from marketplace.tenders import fair_views  # noqa: E402,F401  (questions and the protocol, on this blueprint)

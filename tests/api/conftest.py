@@ -70,7 +70,7 @@ def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def world(factories, fast_passwords) -> World:
     org_a = factories.organization(region="27", name="ООО «Амурмаш»")
-    org_b = factories.organization(region="25", name="ООО «Приморский завод»")
+    org_b = factories.organization(region="25", name="ООО «Приморский завод»", verified=True)  # may respond
     member_a = factories.user(role=UserRole.MANUFACTURER, organization=org_a)
     member_b = factories.user(role=UserRole.MANUFACTURER, organization=org_b)
     open_world = make_tender(factories)
@@ -83,10 +83,10 @@ def world(factories, fast_passwords) -> World:
     listing_a = factories.listing("capability", organization=org_a, okpd2=["25.62.10"], title="Токарная обработка")
     draft_a = factories.listing("product", organization=org_a, status=ListingStatus.DRAFT, title="Черновик A")
     hidden_a = factories.listing("surplus", organization=org_a, status=ListingStatus.HIDDEN, title="Скрытое A")
-    response_a = tenders.submit_response(closed_world.lot, org_a, price="100", quantity="100", lead_time_days=10,
-                                         user=member_a)
-    open_response_b = tenders.submit_response(open_world.lot, org_b, price="90", quantity="100", lead_time_days=20,
-                                              user=member_b)
+    # Set up without a user: the members' e-mails stay unconfirmed for the tests of drafts (a user who submits
+    # must have confirmed theirs; org_a is invited by name to the closed tender, org_b is verified).
+    response_a = tenders.submit_response(closed_world.lot, org_a, price="100", quantity="100", lead_time_days=10)
+    open_response_b = tenders.submit_response(open_world.lot, org_b, price="90", quantity="100", lead_time_days=20)
     secret_community = communities.create_community(org_b, name="Тайный клуб", kind="cluster", access="secret",
                                                     user=member_b)
     open_community = communities.create_community(org_b, name="Приморский кластер", kind="cluster", access="open",

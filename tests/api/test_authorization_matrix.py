@@ -76,21 +76,27 @@ CASES = [
     Case("cancel closed tender", "POST", lambda w: f"/api/v1/tenders/{w.closed_tender.id}/cancel",
          statuses(401, 403, 404, 200, 404, 404, 200), {"reason": "потребность отпала"}),
     # Responses: A's on the closed tender, B's on the open one.
+    # Before the deadline a response is a sealed envelope: its author reads it, the buyer (and an admin) only
+    # learns how many there are.
     Case("A's response", "GET", lambda w: f"/api/v1/responses/{w.response_a.id}",
-         statuses(404, 200, 404, 200, 404, 404, 200)),
+         statuses(404, 200, 404, 404, 404, 404, 404)),
     Case("B's response", "GET", lambda w: f"/api/v1/responses/{w.open_response_b.id}",
-         statuses(404, 404, 200, 200, 404, 404, 200)),
+         statuses(404, 404, 200, 404, 404, 404, 404)),
     Case("edit A's response", "PUT", lambda w: f"/api/v1/responses/{w.response_a.id}",
-         statuses(401, 200, 404, 403, 404, 404, 200), RESPONSE),
+         statuses(401, 200, 404, 404, 404, 404, 404), RESPONSE),
     Case("responses to the closed tender's lot", "GET",
          lambda w: f"/api/v1/tenders/{w.closed_tender.id}/lots/{w.closed_lot.id}/responses",
-         statuses(404, 200, 404, 200, 404, 404, 200)),
+         statuses(404, 200, 404, 409, 404, 404, 409)),
+    Case("response counts of the closed tender", "GET",
+         lambda w: f"/api/v1/tenders/{w.closed_tender.id}/responses/count",
+         statuses(401, 403, 404, 200, 404, 404, 200)),
     Case("respond to the closed tender", "POST",
          lambda w: f"/api/v1/tenders/{w.closed_tender.id}/lots/{w.closed_lot.id}/responses",
          statuses(401, 422, 404, 403, 404, 404, 403), RESPONSE),
+    # A (not verified, not invited to the open tender) may not; B (verified) has responded already.
     Case("respond to the open tender", "POST",
          lambda w: f"/api/v1/tenders/{w.open_tender.id}/lots/{w.open_tender.lots[0].id}/responses",
-         statuses(401, 201, 422, 403, 403, 403, 403), RESPONSE),
+         statuses(401, 422, 422, 403, 403, 403, 403), RESPONSE),
     Case("award before the deadline", "POST",
          lambda w: f"/api/v1/tenders/{w.open_tender.id}/lots/{w.open_tender.lots[0].id}/award",
          statuses(401, 403, 403, 409, 403, 403, 409), None),
@@ -171,11 +177,27 @@ def test_lists_show_only_what_the_role_may_see(client, world, as_role, role):
 
 @pytest.mark.parametrize(("role", "visible"), [("anonymous", 0), ("member_a", 0), ("member_b", 1), ("buyer", 1),
                                                ("coordinator_27", 0), ("coordinator_25", 0), ("admin", 1)])
-def test_lot_responses_buyer_sees_all_suppliers_their_own(client, world, as_role, role, visible):
+def test_lot_responses_buyer_sees_all_suppliers_their_own(client, db, world, as_role, role, visible):
+    from datetime import UTC, datetime
+
     lot = world.open_tender.lots[0]
-    response = client.get(f"/api/v1/tenders/{world.open_tender.id}/lots/{lot.id}/responses", headers=as_role(role))
+    url = f"/api/v1/tenders/{world.open_tender.id}/lots/{lot.id}/responses"
+    response = client.get(url, headers=as_role(role))
+    if role in ("buyer", "admin"):  # sealed until the deadline: how many, not what
+        assert response.status_code == 409 and "подано 1" in response.get_json()["detail"]
+        counts = client.get(f"/api/v1/tenders/{world.open_tender.id}/responses/count", headers=as_role(role))
+        assert counts.get_json()["sealed"] is True and counts.get_json()["lots"][0]["responses"] == 1
+        assert "price" not in counts.get_data(as_text=True)
+    else:
+        assert response.status_code == 200
+        assert [r["id"] for r in response.get_json()["items"]] == [world.open_response_b.id] * visible
+    world.open_tender.submission_deadline = datetime.now(UTC)
+    db.session.commit()
+    response = client.get(url, headers=as_role(role))
     assert response.status_code == 200
     assert [r["id"] for r in response.get_json()["items"]] == [world.open_response_b.id] * visible
+    if visible and role != "member_b":
+        assert response.get_json()["items"][0]["price"] == "90.00"
 
 
 def test_other_organizations_ids_in_bodies_are_refused(client, world, as_role):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.accounts.models import UserRole
-from marketplace.core.models import AuditLog, OutboxEvent
+from marketplace.core.models import AuditLog, OutboxEvent, utcnow
 from marketplace.core.validation import ValidationFailed
 from marketplace.listings.models import ListingStatus
 from marketplace.tenders import access, services
@@ -53,7 +53,7 @@ def test_lot_fields_are_validated_all_at_once(db, factories):
 
 
 def test_publish_needs_a_lot_and_a_future_deadline(db, factories):
-    org = factories.organization()
+    org = factories.organization(verified=True)
     tender = services.create_tender(org, title="Без лотов", submission_deadline=None)
     with pytest.raises(ValidationFailed) as err:
         services.publish_tender(tender)
@@ -74,7 +74,7 @@ def test_closed_tender_needs_invitations_to_publish(db, factories):
 
 
 def test_naive_deadline_is_read_in_the_buyers_region_time(db, factories):
-    org = factories.organization(region="27")  # UTC+10
+    org = factories.organization(verified=True, region="27")  # UTC+10
     tender = services.create_tender(org, title="Т", submission_deadline="2030-01-10T18:00")
     assert services.as_utc(tender.submission_deadline) == datetime(2030, 1, 10, 8, 0, tzinfo=UTC)
     tender = services.create_tender(org, title="Т", submission_deadline="10.01.2030")
@@ -103,7 +103,7 @@ def test_remove_lot_of_a_draft(db, factories):
 
 def test_response_one_per_lot_and_organization_and_editable(db, factories):
     world = make_tender(factories)
-    supplier = factories.organization(region="25")
+    supplier = factories.organization(verified=True, region="25")
     response = services.submit_response(world.lot, supplier, price="1 200,50", quantity="100", lead_time_days="30",
                                         comment="Бронза БрО10Ф1")
     assert response.price == Decimal("1200.50") and response.total == Decimal("120050.00")
@@ -118,7 +118,7 @@ def test_response_one_per_lot_and_organization_and_editable(db, factories):
 def test_response_values_are_validated(db, factories):
     world = make_tender(factories)
     with pytest.raises(ValidationFailed) as err:
-        services.submit_response(world.lot, factories.organization(), price="0", quantity="", lead_time_days="x")
+        services.submit_response(world.lot, factories.organization(verified=True), price="0", quantity="", lead_time_days="x")
     assert set(err.value.as_dict()) == {"price", "quantity", "lead_time_days"}
 
 
@@ -131,14 +131,14 @@ def test_buyer_cannot_respond_to_own_tender(db, factories):
 
 def test_no_responses_to_a_draft_or_after_the_deadline(db, factories):
     world = make_tender(factories, publish=False)
-    supplier = factories.organization()
+    supplier = factories.organization(verified=True)
     with pytest.raises(TenderStateError):
         services.submit_response(world.lot, supplier, price="1", quantity="1", lead_time_days="1")
     services.publish_tender(world.tender)
     response = services.submit_response(world.lot, supplier, price="10", quantity="1", lead_time_days="1")
     later = datetime.now(UTC) + timedelta(days=11)  # the deadline is in 10 days
     with pytest.raises(TenderStateError) as err:
-        services.submit_response(world.lot, factories.organization(), price="1", quantity="1", lead_time_days="1",
+        services.submit_response(world.lot, factories.organization(verified=True), price="1", quantity="1", lead_time_days="1",
                                  now=later)
     assert "срок подачи предложений истёк" in str(err.value)
     with pytest.raises(TenderStateError):
@@ -149,10 +149,10 @@ def test_no_responses_to_a_draft_or_after_the_deadline(db, factories):
 def test_closed_tender_accepts_only_invited_and_community_members(db, factories):
     from marketplace.communities import services as communities
 
-    invited = factories.organization(region="27")
-    member = factories.organization(region="25")
-    stranger = factories.organization(region="27")
-    buyer_org = factories.organization(region="27")
+    invited = factories.organization(verified=True, region="27")
+    member = factories.organization(verified=True, region="25")
+    stranger = factories.organization(verified=True, region="27")
+    buyer_org = factories.organization(verified=True, region="27")
     community = communities.create_community(buyer_org, name="Кластер", kind="cluster", access="closed")
     communities.join_community(community, member)
     world = make_tender(factories, visibility="closed", invited=[invited], community_id=community.id,
@@ -201,9 +201,9 @@ def test_close_before_the_deadline_is_refused(db, factories):
 def test_award_after_the_deadline_and_tender_becomes_awarded(db, factories):
     world = make_tender(factories, lots=2)
     second = world.tender.lots[1]
-    cheap = services.submit_response(world.lot, factories.organization(region="27"), price="900", quantity="100",
+    cheap = services.submit_response(world.lot, factories.organization(verified=True, region="27"), price="900", quantity="100",
                                       lead_time_days="40")
-    dear = services.submit_response(world.lot, factories.organization(region="25"), price="1000", quantity="100",
+    dear = services.submit_response(world.lot, factories.organization(verified=True, region="25"), price="1000", quantity="100",
                                     lead_time_days="20")
     with pytest.raises(TenderStateError):  # before the deadline
         services.award_lot(world.lot, cheap, user=world.buyer)
@@ -230,7 +230,7 @@ def test_award_after_the_deadline_and_tender_becomes_awarded(db, factories):
 
 def test_award_closes_a_tender_whose_deadline_passed_before_the_job(db, factories):
     world = make_tender(factories)
-    response = services.submit_response(world.lot, factories.organization(), price="1", quantity="1",
+    response = services.submit_response(world.lot, factories.organization(verified=True), price="1", quantity="1",
                                         lead_time_days="1")
     world.tender.submission_deadline = datetime.now(UTC) - timedelta(minutes=1)
     services.award_lot(world.lot, response)
@@ -247,16 +247,16 @@ def test_cancel(db, factories):
     with pytest.raises(TenderStateError):
         services.cancel_tender(world.tender, reason="ещё раз")
     with pytest.raises(TenderStateError):
-        services.submit_response(world.lot, factories.organization(), price="1", quantity="1", lead_time_days="1")
+        services.submit_response(world.lot, factories.organization(verified=True), price="1", quantity="1", lead_time_days="1")
 
 
 def test_visibility_predicates(db, factories):
-    invited = factories.organization()
+    invited = factories.organization(verified=True)
     world = make_tender(factories, visibility="closed", invited=[invited])
-    invited_user = factories.user(organization=invited)
-    stranger = factories.user(organization=factories.organization())
-    admin = factories.user(role=UserRole.ADMIN)
-    coordinator = factories.user(role=UserRole.COORDINATOR, regions=["27"])
+    invited_user = factories.user(email_confirmed_at=utcnow(), organization=invited)
+    stranger = factories.user(email_confirmed_at=utcnow(), organization=factories.organization(verified=True))
+    admin = factories.user(email_confirmed_at=utcnow(), role=UserRole.ADMIN)
+    coordinator = factories.user(email_confirmed_at=utcnow(), role=UserRole.COORDINATOR, regions=["27"])
     assert access.can_view_tender(world.buyer, world.tender)
     assert access.can_view_tender(invited_user, world.tender)
     assert access.can_view_tender(admin, world.tender)
@@ -268,14 +268,16 @@ def test_visibility_predicates(db, factories):
     assert world.tender not in visible
     assert world.tender in set(db.session.scalars(access.visible_tenders_query(invited_user)))
     response = services.submit_response(world.lot, invited, price="1", quantity="1", lead_time_days="1")
-    assert access.can_view_response(world.buyer, response) and access.can_view_response(invited_user, response)
-    other = factories.user(organization=factories.organization())
+    assert access.can_view_response(invited_user, response)
+    assert not access.can_view_response(world.buyer, response)  # sealed until the deadline
+    assert access.can_view_response(world.buyer, response, now=world.tender.submission_deadline)
+    other = factories.user(email_confirmed_at=utcnow(), organization=factories.organization(verified=True))
     assert not access.can_view_response(other, response)
 
 
 def test_draft_is_visible_only_to_the_buyer(db, factories):
     world = make_tender(factories, publish=False)
-    anyone = factories.user(organization=factories.organization())
+    anyone = factories.user(email_confirmed_at=utcnow(), organization=factories.organization(verified=True))
     assert not access.can_view_tender(anyone, world.tender)
     assert world.tender not in set(db.session.scalars(access.visible_tenders_query(anyone)))
     assert world.tender in set(db.session.scalars(access.visible_tenders_query(world.buyer)))

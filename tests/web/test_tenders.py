@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from marketplace.accounts.models import UserRole
+from marketplace.core.models import utcnow
 from marketplace.tenders import services
 from marketplace.tenders.models import LotAward, TenderStatus
 from tests.fixtures.tenders import csrf_token, login, make_tender, post
@@ -23,8 +24,8 @@ def jobs(enqueued: list[str]) -> list[str]:
 # The buyer's and the supplier's flow ---------------------------------------------------------------
 
 def test_buyer_creates_tender_errors_show_next_to_fields_and_input_is_kept(client, factories):
-    org = factories.organization(region="27")
-    buyer = factories.user(role=UserRole.BUYER, organization=org)
+    org = factories.organization(verified=True, region="27")
+    buyer = factories.user(email_confirmed_at=utcnow(), role=UserRole.BUYER, organization=org)
     login(client, buyer)
     response = post(client, "/tenders/new", title="", description="Моё описание", visibility="open",
                     submission_deadline="не дата", organization_id=str(org.id), community_id="")
@@ -36,8 +37,8 @@ def test_buyer_creates_tender_errors_show_next_to_fields_and_input_is_kept(clien
 
 
 def test_post_without_csrf_token_changes_nothing(client, factories, db):
-    org = factories.organization(region="27")
-    login(client, factories.user(role=UserRole.BUYER, organization=org))
+    org = factories.organization(verified=True, region="27")
+    login(client, factories.user(email_confirmed_at=utcnow(), role=UserRole.BUYER, organization=org))
     response = client.post("/tenders/new", data={"title": "Без токена", "organization_id": str(org.id)})
     assert response.status_code == 400
     from sqlalchemy import select
@@ -47,8 +48,8 @@ def test_post_without_csrf_token_changes_nothing(client, factories, db):
 
 
 def test_buyer_flow_create_lot_publish(client, factories, db, jobs):
-    org = factories.organization(region="27")
-    buyer = factories.user(role=UserRole.BUYER, organization=org)
+    org = factories.organization(verified=True, region="27")
+    buyer = factories.user(email_confirmed_at=utcnow(), role=UserRole.BUYER, organization=org)
     login(client, buyer)
     deadline = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")
     response = post(client, "/tenders/new", title="Поставка подшипников", description="", visibility="open",
@@ -87,10 +88,10 @@ def test_publish_errors_are_shown(client, factories):
 
 def test_supplier_responds_edits_and_buyer_awards(client, factories, db):
     world = make_tender(factories)
-    supplier_org = factories.organization(region="25", name="ООО «Приморская бронза»")
-    rival_org = factories.organization(region="27", name="ООО «Амурская бронза»")
-    supplier = factories.user(organization=supplier_org)
-    rival = factories.user(organization=rival_org)
+    supplier_org = factories.organization(verified=True, region="25", name="ООО «Приморская бронза»")
+    rival_org = factories.organization(verified=True, region="27", name="ООО «Амурская бронза»")
+    supplier = factories.user(email_confirmed_at=utcnow(), organization=supplier_org)
+    rival = factories.user(email_confirmed_at=utcnow(), organization=rival_org)
     respond_url = f"/tenders/{world.tender.id}/lots/{world.lot.id}/respond"
 
     login(client, supplier)
@@ -116,13 +117,15 @@ def test_supplier_responds_edits_and_buyer_awards(client, factories, db):
     login(client, world.buyer)
     compare_url = f"/tenders/{world.tender.id}/lots/{world.lot.id}/responses"
     page = client.get(compare_url).get_data(as_text=True)
-    assert page.index("Приморская бронза") < page.index("Амурская бронза")  # 1 400 before 1 450
-    assert "Приморский край" in page and "Присудить" not in page  # before the deadline
+    assert "Предложения запечатаны" in page and "<strong>2</strong>" in page  # before the deadline: how many only
+    assert "Приморская бронза" not in page and "1\u00a0400" not in page and "Присудить" not in page
+    assert client.get(response_url).status_code == 404  # a sealed envelope, for the buyer too
 
     world.tender.submission_deadline = datetime.now(UTC) - timedelta(minutes=1)
     db.session.commit()
     page = client.get(compare_url).get_data(as_text=True)
-    assert "Присудить" in page
+    assert page.index("Приморская бронза") < page.index("Амурская бронза")  # 1 400 before 1 450
+    assert "Приморский край" in page and "Присудить" in page
     winner = services.organization_response(world.lot, supplier_org.id)
     response = post(client, None, f"/tenders/{world.tender.id}/lots/{world.lot.id}/award",
                     response_id=str(winner.id))
@@ -142,9 +145,10 @@ def test_supplier_responds_edits_and_buyer_awards(client, factories, db):
 
 def test_amounts_are_written_the_readers_way_and_awarding_asks_first(client, factories, db):
     world = make_tender(factories)
-    supplier_org = factories.organization(region="25", name="ООО «Приморская бронза»")
+    supplier_org = factories.organization(verified=True, region="25", name="ООО «Приморская бронза»")
     services.submit_response(world.lot, supplier_org, price="1 850,5", quantity="100", lead_time_days="21")
-    services.close_tender(world.tender, now=datetime.now(UTC) + timedelta(days=30))
+    world.tender.submission_deadline = datetime.now(UTC) - timedelta(minutes=1)
+    services.close_tender(world.tender)
     login(client, world.buyer)
     compare_url = f"/tenders/{world.tender.id}/lots/{world.lot.id}/responses"
 
@@ -159,8 +163,8 @@ def test_amounts_are_written_the_readers_way_and_awarding_asks_first(client, fac
 
 def test_negative_price_is_refused_next_to_the_field_and_the_comment_is_kept(client, factories, db):
     world = make_tender(factories)
-    supplier_org = factories.organization(region="25")
-    login(client, factories.user(organization=supplier_org))
+    supplier_org = factories.organization(verified=True, region="25")
+    login(client, factories.user(email_confirmed_at=utcnow(), organization=supplier_org))
     response = post(client, f"/tenders/{world.tender.id}/lots/{world.lot.id}/respond",
                     organization_id=str(supplier_org.id), price="-5", quantity="100", lead_time_days="-1",
                     comment="Отгрузка партиями")
@@ -196,8 +200,8 @@ def test_lot_of_a_published_tender_is_not_offered_for_editing(client, factories,
 
 def test_response_after_deadline_is_refused(client, factories, db):
     world = make_tender(factories)
-    supplier_org = factories.organization()
-    login(client, factories.user(organization=supplier_org))
+    supplier_org = factories.organization(verified=True)
+    login(client, factories.user(email_confirmed_at=utcnow(), organization=supplier_org))
     respond_url = f"/tenders/{world.tender.id}/lots/{world.lot.id}/respond"
     token = csrf_token(client)
     world.tender.submission_deadline = datetime.now(UTC) - timedelta(seconds=1)
@@ -226,13 +230,13 @@ def test_buyer_cancels_with_reason(client, factories, db):
 def test_list_shows_open_tenders_and_hides_closed_ones(client, factories):
     open_world = make_tender(factories)
     open_world.tender.title = "Открытая закупка втулок"
-    invited = factories.organization()
+    invited = factories.organization(verified=True)
     closed_world = make_tender(factories, visibility="closed", invited=[invited])
     closed_world.tender.title = "Секретная закупка"
     login(client, None)
     page = client.get("/tenders/").get_data(as_text=True)
     assert "Открытая закупка втулок" in page and "Секретная закупка" not in page
-    login(client, factories.user(organization=invited))
+    login(client, factories.user(email_confirmed_at=utcnow(), organization=invited))
     assert "Секретная закупка" in client.get("/tenders/").get_data(as_text=True)
 
 
@@ -255,17 +259,17 @@ def test_list_closes_tenders_whose_deadline_passed(client, factories, db):
 @pytest.fixture
 def matrix(factories):
     """A closed tender of a buyer in region 27 with an invited supplier's response, and every kind of visitor."""
-    invited_org = factories.organization(region="25")
+    invited_org = factories.organization(verified=True, region="25")
     world = make_tender(factories, visibility="closed", invited=[invited_org])
     response = services.submit_response(world.lot, invited_org, price="10", quantity="100", lead_time_days="5")
     users = {
         "anonymous": None,
         "buyer": world.buyer,
-        "invited": factories.user(organization=invited_org),
-        "stranger": factories.user(organization=factories.organization(region="27")),
-        "coordinator27": factories.user(role=UserRole.COORDINATOR, regions=["27"]),
-        "coordinator25": factories.user(role=UserRole.COORDINATOR, regions=["25"]),
-        "admin": factories.user(role=UserRole.ADMIN),
+        "invited": factories.user(email_confirmed_at=utcnow(), organization=invited_org),
+        "stranger": factories.user(email_confirmed_at=utcnow(), organization=factories.organization(verified=True, region="27")),
+        "coordinator27": factories.user(email_confirmed_at=utcnow(), role=UserRole.COORDINATOR, regions=["27"]),
+        "coordinator25": factories.user(email_confirmed_at=utcnow(), role=UserRole.COORDINATOR, regions=["25"]),
+        "admin": factories.user(email_confirmed_at=utcnow(), role=UserRole.ADMIN),
     }
     return world, response, users
 
@@ -276,7 +280,7 @@ GET_MATRIX = {
     # tender's editing pages sending its managers back to the tender)
     "/tenders/{t}": (404, 200, 200, 404, 404, 404, 200),
     "/tenders/{t}/lots/{l}/responses": (302, 200, 404, 404, 404, 404, 200),
-    "/tenders/responses/{r}": (302, 200, 200, 404, 404, 404, 200),
+    "/tenders/responses/{r}": (302, 404, 200, 404, 404, 404, 404),  # sealed: only its author before the deadline
     "/tenders/{t}/lots/{l}/respond": (302, 404, 200, 404, 404, 404, 404),
     "/tenders/{t}/edit": (302, 302, 404, 404, 404, 404, 302),
     "/tenders/{t}/lots/new": (302, 302, 404, 404, 404, 404, 302),
@@ -338,7 +342,7 @@ def test_draft_is_404_for_everyone_but_the_buyer(client, factories):
     world = make_tender(factories, publish=False)
     login(client, None)
     assert client.get(f"/tenders/{world.tender.id}").status_code == 404
-    login(client, factories.user(organization=factories.organization()))
+    login(client, factories.user(email_confirmed_at=utcnow(), organization=factories.organization(verified=True)))
     assert client.get(f"/tenders/{world.tender.id}").status_code == 404
     login(client, world.buyer)
     assert client.get(f"/tenders/{world.tender.id}").status_code == 200

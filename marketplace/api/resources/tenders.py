@@ -19,6 +19,7 @@ from marketplace.api.schemas import (
     LotAwardSchema,
     LotInputSchema,
     LotSchema,
+    ResponseCountSchema,
     ResponseCreateSchema,
     ResponseInputSchema,
     TenderCreateSchema,
@@ -170,7 +171,8 @@ def remove_lot(tender_id: int, lot_id: int) -> None:
 # Responses ---------------------------------------------------------------------------------------------------------
 
 @bp.get(f"/tenders/<{ID}:tender_id>/lots/<{ID}:lot_id>/responses")
-@operation("Предложения по лоту: заказчику — все (дешёвые первыми), поставщику — свои", RESPONSES_TAG,
+@operation("Предложения по лоту: поставщику — свои, заказчику — все (дешёвые первыми) после срока подачи; до него "
+           "409 (предложения запечатаны)", RESPONSES_TAG, errors=(409,),
            query=PageQuery, response=TenderResponseSchema, paginated=True)
 def lot_responses(tender_id: int, lot_id: int, query: dict[str, Any]) -> Select[Any]:
     user = api_user()
@@ -178,9 +180,24 @@ def lot_responses(tender_id: int, lot_id: int, query: dict[str, Any]) -> Select[
     lot = _lot(tender, lot_id)
     stmt = (select(TenderResponse).where(TenderResponse.lot_id == lot.id)
             .order_by(TenderResponse.price, TenderResponse.lead_time_days, TenderResponse.id))
-    if not access.can_manage_tender(user, tender):
+    if access.can_manage_tender(user, tender) and access.responses_sealed(tender):
+        raise Problem(409, f"Предложения запечатаны до срока подачи ({tender.submission_deadline:%Y-%m-%d %H:%M} "
+                           f"UTC): подано {tender_services.response_count(lot)}. Сколько их — "
+                           f"GET /api/v1/tenders/{tender.id}/responses/count.")
+    if not access.can_manage_tender(user, tender) or access.responses_sealed(tender):
         stmt = stmt.where(TenderResponse.organization_id.in_(organization_ids(user) or {0}))
     return stmt
+
+
+@bp.get(f"/tenders/<{ID}:tender_id>/responses/count")
+@operation("Сколько предложений подано по каждому лоту (заказчику, и пока они запечатаны)", RESPONSES_TAG,
+           response=ResponseCountSchema, auth="required", errors=(403,))
+def response_counts(tender_id: int) -> dict[str, Any]:
+    tender = _managed(tender_id)
+    return {"tender_id": tender.id, "sealed": access.responses_sealed(tender),
+            "opens_at": tender.submission_deadline,
+            "lots": [{"lot_id": lot.id, "lot_number": lot.lot_number,
+                      "responses": tender_services.response_count(lot)} for lot in tender.lots]}
 
 
 @bp.post(f"/tenders/<{ID}:tender_id>/lots/<{ID}:lot_id>/responses")
@@ -214,7 +231,7 @@ def my_responses(query: dict[str, Any]) -> Select[Any]:
 
 
 @bp.get(f"/responses/<{ID}:response_id>")
-@operation("Предложение (автору и заказчику)", RESPONSES_TAG, response=TenderResponseSchema)
+@operation("Предложение (автору; заказчику — после срока подачи)", RESPONSES_TAG, response=TenderResponseSchema)
 def response(response_id: int) -> TenderResponse:
     return access.response_or_404(response_id, user=api_user())
 
