@@ -21,12 +21,14 @@ def digest() -> int:
 
 @job("notifications.tender_events", queue="notifications", timeout=300, retries=3)
 def tender_events() -> int:
-    """Notify buyers of new tender responses and respondents of awards, once each; e-mail them after the commit."""
+    """Notify buyers of new tender responses, respondents of awards and requesters of chain decisions, once each;
+    e-mail them after the commit."""
     from marketplace.extensions import db
+    from marketplace.notifications.digest import chain_decisions
     from marketplace.notifications.digest import tender_events as scan
     from marketplace.notifications.services import email_after_commit
 
-    notes = scan()
+    notes = scan() + chain_decisions()
     db.session.commit()
     email_after_commit(notes)
     return len(notes)

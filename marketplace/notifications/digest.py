@@ -108,3 +108,28 @@ def tender_events(days: int = 14) -> list[int]:
                 f"/tenders/{lot.tender_id}", f"tender-award:{award.lot_id}:{org_id}")
     db.session.flush()
     return notes
+
+
+def chain_decisions(days: int = 14) -> list[int]:
+    """Tell the requesting organization of a coordinator's decision on its chain (approved or rejected), once;
+    the chain's participants hear of an approval from the chain services themselves."""
+    from marketplace.chains.models import ChainStatus, CooperationChain
+
+    since = utcnow() - timedelta(days=days)
+    notes: list[int] = []
+    for chain in db.session.scalars(select(CooperationChain).where(
+            CooperationChain.decided_at >= since,
+            CooperationChain.status.in_([ChainStatus.APPROVED, ChainStatus.REJECTED]))):
+        org_id = chain.request.organization_id
+        if org_id is None:
+            continue
+        approved = chain.status == ChainStatus.APPROVED
+        note = notify(org_id, "chain_approved_request" if approved else "chain_rejected",
+                      f"Цепочка {'утверждена' if approved else 'отклонена'}: {chain.request.item}"[:300],
+                      body=chain.reason or "", link=f"/chains/chains/{chain.id}",
+                      dedup_key=f"chain-decision:{chain.id}:{chain.status.value}")
+        if note is not None:
+            notes.append(note.id)
+    db.session.flush()
+    return notes
+

@@ -136,3 +136,21 @@ def test_tender_events_are_notified_once(db, factories):
     assert len(first) == 4 and tender_events() == []
     kinds = {(n.organization_id, n.kind) for n in db.session.query(Notification)}
     assert {(buyer.id, "tender_response"), (winner.id, "tender_award_won"), (loser.id, "tender_award_lost")} <= kinds
+
+
+def test_chain_decisions_reach_the_requester_once(db, parties):
+    from marketplace.chains.models import ChainRequest, ChainRequestStatus, ChainStatus, CooperationChain
+    from marketplace.notifications.digest import chain_decisions
+
+    p = parties
+    row = ChainRequest(organization_id=p.buyer_org.id, item="Насосный агрегат", quantity=Decimal(1),
+                       unit_weight_kg=Decimal(1), delivery_region="27", deadline_days=90, spec={"stages": []},
+                       status=ChainRequestStatus.BUILT)
+    db.session.add(row)
+    db.session.flush()
+    db.session.add(CooperationChain(request_id=row.id, rank=0, total_cost=1.0, lead_time_days=1.0, distance_km=1.0,
+                                    result={}, status=ChainStatus.REJECTED, reason="дорого", decided_at=utcnow()))
+    db.session.flush()
+    assert len(chain_decisions()) == 1 and chain_decisions() == []
+    note = db.session.query(Notification).filter_by(organization_id=p.buyer_org.id, kind="chain_rejected").one()
+    assert note.title == "Цепочка отклонена: Насосный агрегат" and note.body == "дорого"
