@@ -317,12 +317,22 @@ class Matcher:
 
     def infer_codes(self, listing: ListingSpec) -> tuple[str, ...]:
         """ОКПД2 codes for a listing that names no code, read from its text by the classifier (or none)."""
+        reading = self.read_codes(listing)
+        return () if reading is None else tuple(reading.codes)
+
+    def read_codes(self, listing: ListingSpec) -> CodeReading | None:
+        """The classifier's reading of a listing that names no code: its top codes and, where the classifier can
+        tell (``read``), how likely each other code is for the text; ``None`` when nothing is inferred."""
         if self.classifier is None or listing.okpd2 or listing.okved2 or not listing.text.strip():
-            return ()
-        return tuple(s.code for s in self.classifier.predict(listing.text, top=self.infer_top))
+            return None
+        read = getattr(self.classifier, "read", None)
+        if read is not None:
+            return read(listing.text, top=self.infer_top)
+        return _TopCodes(tuple(s.code for s in self.classifier.predict(listing.text, top=self.infer_top)))
 
     def _match(self, listing: ListingSpec, side: str, top: int) -> MatchResult:
-        inferred = self.infer_codes(listing)
+        reading = self.read_codes(listing)
+        inferred = () if reading is None else tuple(reading.codes)
         if inferred:
             listing = replace(listing, okpd2=inferred)
         vector = self.encoder.encode_queries([listing.text])[0]
