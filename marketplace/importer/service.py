@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 BATCH = 2000
 
 ORG_FIELDS = {"type", "country", "tax_id", "ogrn", "name", "region", "town", "kind", "address", "lat", "lon",
-              "description", "website", "email", "phone"}
+              "description", "website", "email", "phone", "contacts"}
 # Columns compared to decide whether a listing row changed; "codes" and "operations" are compared separately.
 LISTING_COLUMNS = ["kind", "side", "status", "title", "description", "country_code", "region_code", "town_id", "lat",
                    "lon", "quantity", "unit", "price", "budget", "currency", "lead_time_days", "starts_on", "ends_on",
@@ -187,6 +187,7 @@ def import_records(records: list[tuple[int, dict[str, Any]]], *, source: str = "
     report.skipped_rows = len(bad_rows)
 
     org_ids = _write_organizations(orgs, existing_orgs, ref, report, track)
+    _write_contact_persons(orgs, org_ids)
     _write_listings(valid_listings, org_ids, ref, report, track, user_id)
     record_audit("import", "import", source, report.summary(), user_id=user_id)
     db.session.flush()
@@ -248,15 +249,23 @@ def _parse_organization(p: FieldParser, record: dict[str, Any], ref: _Reference)
         if abs(given_lat) > 90 or abs(given_lon) > 180:
             p.error("lat", "координаты вне допустимого диапазона")
         lat, lon = float(given_lat), float(given_lon)
-    email = p.text("email", record.get("email"), max_length=254)
-    if email and "@" not in email:
-        p.error("email", "неверный адрес электронной почты")
+    from marketplace.organizations.contacts import (
+        parse_email,
+        parse_persons,
+        parse_phone,
+        parse_website,
+        split_persons_cell,
+    )
+
+    # A file without the «contacts» column leaves the persons as they are; an empty cell removes them.
+    persons = (parse_persons(p, split_persons_cell(record.get("contacts"))) if "contacts" in record else None)
     return {"_type": "organization", "country_code": country, "tax_id": tax_id, "ogrn": ogrn, "name": name,
             "kind": kind, "region_code": region, "town_id": town_id, "lat": lat, "lon": lon,
             "address": p.text("address", record.get("address"), max_length=1000),
             "description": p.text("description", record.get("description"), max_length=10000),
-            "website": p.text("website", record.get("website"), max_length=300), "email": email,
-            "phone": p.text("phone", record.get("phone"), max_length=40)}
+            "website": parse_website(p, "website", record.get("website")),
+            "email": parse_email(p, "email", record.get("email")),
+            "phone": parse_phone(p, "phone", record.get("phone")), "_contacts": persons}
 
 
 def _parse_listing(p: FieldParser, rtype: str, record: dict[str, Any], ref: _Reference) -> dict[str, Any]:
@@ -324,6 +333,21 @@ def _write_organizations(orgs: dict[tuple[str, str], tuple[int, dict[str, Any]]]
     report.organizations_created = len(new_rows)
     report.organizations_updated = len(changed)
     return existing
+
+
+def _write_contact_persons(orgs: dict[tuple[str, str], tuple[int, dict[str, Any]]],
+                           known: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Replace the contact persons of the organizations whose row has a «contacts» column, when they differ."""
+    from marketplace.organizations.contacts import person_records, replace_persons
+
+    for key, (_number, parsed) in orgs.items():
+        persons = parsed.get("_contacts")
+        if persons is None or key not in known:
+            continue
+        org_id = known[key]["id"]
+        wanted = [{k: person.get(k) or "" for k in ("full_name", "position", "phone", "email")} for person in persons]
+        if person_records(org_id) != wanted:
+            replace_persons(org_id, persons)
 
 
 def _differs(current: Any, new: Any) -> bool:

@@ -112,7 +112,7 @@ def persons_of(org: Organization | int) -> list[OrganizationContact]:
                                    .order_by(OrganizationContact.rank, OrganizationContact.id)))
 
 
-def person_records(org: Organization) -> list[dict[str, Any]]:
+def person_records(org: Organization | int) -> list[dict[str, Any]]:
     return [{"full_name": c.full_name, "position": c.position or "", "phone": c.phone or "", "email": c.email or ""}
             for c in persons_of(org)]
 
