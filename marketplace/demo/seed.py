@@ -171,7 +171,8 @@ class _Demo:
                 "ogrn": make_ogrn(f"1{rng.randint(2, 24):02d}{region.code}{rng.randint(0, 9999999):07d}"),
                 "address": f"{place}, ул. {rng.choice(['Промышленная', 'Заводская', 'Складская', 'Портовая'])}, "
                            f"д. {rng.randint(1, 120)}",
-                "description": f"{activity[0].upper()}{activity[1:]}, {place}, {region.name}."}
+                "description": f"{activity[0].upper()}{activity[1:]}, {place}, {region.name}.",
+                **demo_contacts(inn, name)}
 
     def capability(self, tax_id: str, cap: Cap) -> dict[str, Any] | None:
         rng = self.rng
@@ -258,6 +259,35 @@ class _Demo:
                       else self.purchase(tax_id, ITEMS[lot], "tender_lot"))
             out.append({**record, "tender": tender_id, "tender_title": title, "lot_number": number})
         return out
+
+
+_LATIN = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+                  ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s",
+                   "t", "u", "f", "kh", "ts", "ch", "sh", "sch", "", "y", "", "e", "yu", "ya"], strict=True))
+_FIRST = ("Андрей", "Елена", "Сергей", "Ольга", "Дмитрий", "Наталья", "Алексей", "Ирина", "Павел", "Татьяна")
+_LAST = ("Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов", "Михайлов", "Новиков", "Фёдоров")
+_POSTS = ("начальник отдела продаж", "менеджер по работе с заказчиками", "главный инженер", "инженер-технолог",
+          "коммерческий директор")
+
+
+def demo_contacts(inn: str, name: str) -> dict[str, str]:
+    """Believable contacts of a demo organization, drawn from its ИНН (the demo's own random stream is left as is):
+    a phone, a website and an e-mail on a domain made from its name, one or two contact persons."""
+    rng = random.Random(inn)
+    word = name.split("«")[-1].rstrip("»").split()[0].lower() if "«" in name else name.lower()
+    slug = "".join(_LATIN.get(ch, ch if ch.isascii() and ch.isalnum() else "") for ch in word)[:20] or f"org{inn[-4:]}"
+    domain = f"{slug}{inn[-3:]}.ru"
+
+    def phone() -> str:
+        return f"+7 (9{rng.randint(0, 99):02d}) {rng.randint(100, 999)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}"
+
+    persons = []
+    for n in range(rng.choice((1, 1, 2))):
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        last += "а" if first in ("Елена", "Ольга", "Наталья", "Ирина", "Татьяна") else ""
+        login = "".join(_LATIN.get(ch, "") for ch in last.lower())
+        persons.append(f"{last} {first}, {_POSTS[(n + rng.randint(0, 4)) % len(_POSTS)]}, {phone()}, {login}@{domain}")
+    return {"phone": phone(), "email": f"sales@{domain}", "website": f"https://{domain}", "contacts": "; ".join(persons)}
 
 
 def _family_shops(demo: _Demo) -> list[Shop]:
