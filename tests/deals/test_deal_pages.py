@@ -138,3 +138,31 @@ def test_request_from_a_chain_stage(client, db, parties):
     assert client.get(f"/deals/new?chain={chain.id}&stage=painting").status_code == 404
     login(client, p.other_supplier)  # not the requesting organization
     assert client.get(url).status_code == 404
+
+
+def test_a_drawing_on_the_request_is_served_only_to_the_two_organizations(client, db, factories, parties):
+    import io
+
+    from marketplace.documents.models import Document
+
+    p = parties
+    login(client, p.buyer)
+    url = f"/deals/new?offer={p.offer.id}"
+    data = {"title": "Валы", "delivery_region": "27", "text": "По чертежу", "target": [f"{p.supplier_org.id}:{p.offer.id}:0"],
+            "files": (io.BytesIO(b"0\nSECTION\n2\nHEADER\n0\nENDSEC\n0\nEOF\n"), "вал.dxf")}
+    response = submit(client, url, data)
+    assert response.status_code == 302, page_text(response)
+    document = db.session.query(Document).one()
+    assert document.owner_kind == "conversation_message" and document.file_type == "dxf"
+    login(client, p.supplier)
+    download = client.get(f"/documents/{document.id}")
+    assert download.status_code == 200 and download.get_data().startswith(b"0\nSECTION")
+    download.close()
+    login(client, p.other_supplier)
+    assert client.get(f"/documents/{document.id}").status_code == 404
+    # A file whose content is not what its name says is refused by field, and nothing is saved.
+    login(client, p.buyer)
+    bad = {**data, "files": (io.BytesIO(b"not a drawing"), "вал.dxf")}
+    response = submit(client, url, bad)
+    assert response.status_code == 422 and 'data-field="files"' in page_text(response)
+    assert db.session.query(Conversation).count() == 1 and db.session.query(Document).count() == 1
