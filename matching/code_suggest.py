@@ -43,6 +43,8 @@ _FIRST_WORD = re.compile(r"\W*(\w+)\W*")
 # Words that frame a text (what is wanted of the thing), skipped at its start for ОКПД2 and for its head word.
 FRAME_STEMS = frozenset({"производств", "изготовлен", "выпуск", "поставк", "треб", "нужн", "нуж", "закупк",
                          "приобретен", "закуп", "постав"})
+# Stems of a text that says the work is done to a customer's order (ОКПД2's «услуги по производству … по заказу»).
+ORDER_STEMS = frozenset({"заказчик", "заказ", "давальческ"})
 # Stems of a code name that mark trade, and of a text that asks for it.
 TRADE_NAME_STEMS = frozenset({"торговл", "оптов", "розничн"})
 TRADE_TEXT_STEMS = frozenset({"торговл", "торгов", "продаж", "магазин", "оптов", "розничн", "розниц", "дилер",
@@ -109,7 +111,8 @@ class CodeSuggester:
 
     def __init__(self, classifiers: Mapping[str, CodeClassifier], catalogue=None, *, head_weight: float = 0.0,
                  cross_weight: Mapping[str, float] | None = None, catalogue_weight: float = 1.0,
-                 trade_penalty: float = 0.3, head_word_weight: float = 0.1, secondary_share: float = 0.6):
+                 trade_penalty: float = 0.3, head_word_weight: float = 0.1, secondary_share: float = 0.6,
+                 product_penalty: float = 0.2):
         self.classifiers = dict(classifiers)
         self.catalogue = catalogue
         self.head_weight = head_weight
@@ -118,6 +121,7 @@ class CodeSuggester:
         self.trade_penalty = trade_penalty
         self.head_word_weight = head_word_weight
         self.secondary_share = secondary_share
+        self.product_penalty = product_penalty
         self._classes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._trade: dict[str, np.ndarray] = {}
         self._prior: dict[str, np.ndarray] = {}
@@ -156,6 +160,13 @@ class CodeSuggester:
                 out[row] = (matrix[:, ids].sum(axis=1).A1 > 0)
         return out
 
+    def _names_product(self, head: str, text: str) -> bool:
+        words = stems(text)
+        if not SERVICE_STEMS.isdisjoint(words) or not ORDER_STEMS.isdisjoint(words) or \
+                self._starts_with_service(head):
+            return False
+        return self.catalogue is None or not self.catalogue.recognize(text, top=1)
+
     def _starts_with_service(self, head: str) -> bool:
         first = stems(head)[:1]
         return bool(first) and first[0] in self._service_heads
@@ -181,6 +192,11 @@ class CodeSuggester:
             extra = np.array([self._starts_with_service(h) and not _is_service(t)
                               for h, t in zip(heads, texts, strict=True)])
             scores[extra] -= np.float32(clf.service_penalty_) * ~clf.is_service_
+        if clf.service_penalty_ and self.product_penalty:
+            # The converse: a text that names a thing and asks for no work on it (no service word or opening, no
+            # order of a customer, no operation the catalogue knows) is a product, not «Услуги по производству …».
+            product = np.array([self._names_product(h, t) for h, t in zip(heads, texts, strict=True)])
+            scores[product] -= np.float32(self.product_penalty) * clf.is_service_
         if self.trade_penalty:
             sells = np.array([not TRADE_TEXT_STEMS.isdisjoint(stems(t)) for t in texts])
             scores[~sells] -= np.float32(self.trade_penalty) * self._trade[scheme]

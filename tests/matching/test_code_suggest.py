@@ -44,3 +44,41 @@ def test_an_operations_first_code_gets_its_confidence_and_a_related_code_a_share
     alike, ranked = _suggester(secondary_share=1.0), _suggester(secondary_share=0.6)
     assert abs(_gap(ranked, text) - _gap(alike, text) - 0.9 * 0.4) < 1e-4
     assert abs(_gap(_suggester(secondary_share=0.0), text) - _gap(alike, text) - 0.9) < 1e-4
+
+
+OKPD2 = [
+    CodeEntry("C", "Продукция обрабатывающих производств"),
+    CodeEntry("25", "Изделия металлические готовые, кроме машин и оборудования", "C"),
+    CodeEntry("25.12", "Двери и окна металлические", "25"),
+    CodeEntry("25.12.10", "Двери, окна и их рамы и пороги для дверей из металлов", "25.12"),
+    CodeEntry("25.12.99", "Услуги по производству дверей и окон из металлов отдельные, выполняемые субподрядчиком",
+              "25.12"),
+]
+
+
+class _NoOperation:
+    def recognize(self, text, top):
+        return []
+
+    def get(self, operation_id):
+        return None
+
+
+def _okpd2(**kw):
+    clf = CodeClassifier("okpd2", char_ngrams=None, semantic_weight=0.0).fit(OKPD2)
+    return CodeSuggester({"okpd2": clf}, _NoOperation(), head_word_weight=0.0, trade_penalty=0.0, **kw)
+
+
+def _service_gap(suggester, text):
+    scores = suggester.decision_function([text], "okpd2")[0]
+    codes = list(suggester.classifiers["okpd2"].codes_)
+    return float(scores[codes.index("25.12.99")] - scores[codes.index("25.12.10")])
+
+
+def test_a_text_that_names_a_thing_is_a_product_not_a_subcontracting_service():
+    on, off = _okpd2(product_penalty=0.2), _okpd2(product_penalty=0.0)
+    text = "Двери металлические противопожарные"
+    assert abs(_service_gap(off, text) - _service_gap(on, text) - 0.2) < 1e-4
+    # Work asked for in words, or to a customer's order, is a service: no penalty.
+    for service in ("Услуги по производству металлических дверей", "Двери металлические по чертежам заказчика"):
+        assert abs(_service_gap(off, service) - _service_gap(on, service)) < 1e-6, service
