@@ -1,0 +1,225 @@
+"""A vocabulary of industrial product types: what a buyer calls a thing → the ОКПД2 codes it belongs to.
+
+Plain Python over plain data (``marketplace/refdata/data/goods/*.yaml``, see its SOURCES.md). The official ОКПД2
+names rarely use the words of the trade: «Плиты ДСП» are «Плиты древесно-стружечные», «Гипсокартон» is «Изделия из
+гипса строительные», «Электросчётчики» are «Счетчики … электроэнергии». Each product type has a stable ``id``, a
+Russian ``name`` as a buyer writes it, its ``okpd2`` subcategory codes and ``terms``: trade names, abbreviations,
+colloquial and ГОСТ forms.
+
+Recognition (:meth:`GoodsVocabulary.recognize`) reads Russian lemmas (:mod:`matching.morphology`). A term matches a
+text when
+
+* all its content lemmas are in the text and the term contains the text's head noun lemma — so «Ящики пластиковые
+  для овощей» are boxes, not vegetables, and «Пластиковые окна» are not plastic boxes; or
+* the term is an upper-case abbreviation («ДСП», «ГКЛ», «ЖБИ», «А500С») found as a token of the text.
+
+Longer terms win; a type whose best term is a strict subset of another match's lemmas is dropped («Запорная
+арматура» is valves, not rebar). Candidate terms come from an index lemma → terms, so one text takes well under a
+millisecond after load.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from matching.morphology import head, words
+
+__all__ = ["GoodsError", "GoodsType", "GoodsVocabulary", "load_goods"]
+
+KEYS = frozenset({"id", "name", "okpd2", "terms"})
+_ID_RE = re.compile(r"[a-z][a-z0-9_]*")
+_CODE_RE = re.compile(r"\d{2}\.\d{2}\.\d{2}(\.\d{3})?")
+_CONTENT_POS = frozenset({"NOUN", "ADJF", "PRTF", "LATN", None})
+# Words that never carry a product type's meaning alone (measures, framing).
+_WEAK = frozenset({"для", "из", "и", "или", "с", "на", "в", "по"})
+
+
+class GoodsError(ValueError):
+    """The goods reference data is malformed: the message names the file, the entry and the field."""
+
+
+@dataclass(frozen=True)
+class GoodsType:
+    id: str
+    name: str
+    okpd2: tuple[str, ...]
+    terms: tuple[str, ...] = ()
+    file: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "okpd2": list(self.okpd2), "terms": list(self.terms)}
+
+
+@dataclass(frozen=True)
+class _Term:
+    goods: str
+    text: str
+    lemmas: frozenset[str]
+    abbreviation: bool
+
+
+def is_abbreviation(term: str) -> bool:
+    """One token with two or more upper-case letters: «ДСП», «ЛДСП», «ВВГнг», «А500С», «OSB»."""
+    return " " not in term.strip() and sum(c.isupper() for c in term) >= 2
+
+
+def content_lemmas(text: str) -> frozenset[str]:
+    """Lemmas of the content words, abbreviations included (pymorphy gives «ДСП» no part of speech)."""
+    return frozenset(w.lemma for w in words(text)
+                     if w.pos in _CONTENT_POS and len(w.lemma) > 1 and w.lemma not in _WEAK)
+
+
+def _tokens(text: str) -> list[str]:
+    return [w.text for w in words(text)]
+
+
+class GoodsVocabulary:
+    """Product types by id with an index lemma → terms for recognition."""
+
+    def __init__(self, types: Iterable[GoodsType]) -> None:
+        self.types: dict[str, GoodsType] = {}
+        self._by_lemma: dict[str, list[_Term]] = {}
+        self._abbr: dict[str, list[_Term]] = {}
+        for t in types:
+            if t.id in self.types:
+                raise GoodsError(f"{t.file}: повторяется id {t.id!r}")
+            self.types[t.id] = t
+            seen: set[frozenset[str] | str] = set()
+            for text in (t.name, *t.terms):
+                if is_abbreviation(text):
+                    key: frozenset[str] | str = text.upper()
+                    if key not in seen:
+                        seen.add(key)
+                        self._abbr.setdefault(text.upper(), []).append(_Term(t.id, text, frozenset({text.lower()}),
+                                                                             True))
+                    continue
+                lem = content_lemmas(text)
+                if not lem or lem in seen:
+                    continue
+                seen.add(lem)
+                term = _Term(t.id, text, lem, False)
+                for lemma in lem:
+                    self._by_lemma.setdefault(lemma, []).append(term)
+
+    # -- building ----------------------------------------------------------------------------------------------
+    @classmethod
+    def from_entries(cls, entries: Sequence[Mapping[str, Any]], file: str = "<entries>",
+                     known_codes: set[str] | None = None) -> GoodsVocabulary:
+        return cls(_parse(entries, file, known_codes, set()))
+
+    @classmethod
+    def from_dir(cls, path: str | Path, known_codes: set[str] | None = None) -> GoodsVocabulary:
+        """Read every ``*.yaml`` of ``path`` in name order; ``known_codes`` (ОКПД2 codes) checks each code exists."""
+        import yaml
+
+        types: list[GoodsType] = []
+        ids: set[str] = set()
+        files = sorted(Path(path).glob("*.yaml"))
+        if not files:
+            raise GoodsError(f"{path}: нет файлов *.yaml")
+        for file in files:
+            try:
+                data = yaml.safe_load(file.read_text(encoding="utf-8")) or []
+            except yaml.YAMLError as exc:
+                raise GoodsError(f"{file.name}: не читается как YAML: {exc}") from exc
+            types.extend(_parse(data, file.name, known_codes, ids))
+        return cls(types)
+
+    # -- reading -----------------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.types)
+
+    def __contains__(self, goods_id: object) -> bool:
+        return goods_id in self.types
+
+    def get(self, goods_id: str) -> GoodsType | None:
+        return self.types.get(goods_id)
+
+    def recognize(self, text: str, top: int = 3) -> list[tuple[GoodsType, float]]:
+        """The product types ``text`` names, best first, with a confidence in (0, 1]."""
+        if not text or not text.strip():
+            return []
+        text_lemmas = content_lemmas(text)
+        best: dict[str, tuple[int, float, frozenset[str]]] = {}
+
+        def consider(term: _Term, size: int, conf: float, covered: frozenset[str]) -> None:
+            old = best.get(term.goods)
+            if old is None or (size, conf) > old[:2]:
+                best[term.goods] = (size, conf, covered)
+
+        h = head(text)
+        if h is not None:
+            n_text = max(len(text_lemmas), 1)
+            for term in self._by_lemma.get(h.lemma, ()):
+                if term.lemmas <= text_lemmas:
+                    size = len(term.lemmas)
+                    coverage = size / n_text
+                    conf = min(1.0, 0.45 + 0.15 * min(size, 3)) * (0.75 + 0.25 * coverage)
+                    consider(term, size, conf, term.lemmas)
+        for token in _tokens(text):
+            if not is_abbreviation(token) and not (len(token) >= 3 and token.upper() in self._abbr):
+                continue
+            for term in self._abbr.get(token.upper(), ()):
+                consider(term, 2, 0.85, frozenset({token.lower()}))
+        if not best:
+            return []
+        # A type whose words are a strict part of another's match is not what the text names.
+        kept = {gid: v for gid, v in best.items()
+                if not any(v[2] < other[2] for og, other in best.items() if og != gid)}
+        ranked = sorted(kept.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
+        return [(self.types[gid], round(v[1], 3)) for gid, v in ranked[:top]]
+
+    def codes(self, text: str, top: int = 3) -> list[str]:
+        """The ОКПД2 codes of the recognised types, in order, without repeats."""
+        out: list[str] = []
+        for t, _ in self.recognize(text, top):
+            out.extend(c for c in t.okpd2 if c not in out)
+        return out
+
+
+def load_goods(path: str | Path, known_codes: set[str] | None = None) -> GoodsVocabulary:
+    return GoodsVocabulary.from_dir(path, known_codes)
+
+
+def _parse(data: Any, file: str, known_codes: set[str] | None, ids: set[str]) -> list[GoodsType]:
+    if not isinstance(data, list):
+        raise GoodsError(f"{file}: ожидается список типов продукции")
+    out = []
+    for i, entry in enumerate(data, 1):
+        where = f"{file}: запись {i}"
+        if not isinstance(entry, Mapping):
+            raise GoodsError(f"{where}: ожидается словарь с полями {sorted(KEYS)}")
+        gid = entry.get("id")
+        if isinstance(gid, str):
+            where = f"{file}: {gid}"
+        unknown = sorted(set(map(str, entry)) - KEYS)
+        if unknown:
+            raise GoodsError(f"{where}: неизвестные поля {unknown}")
+        missing = sorted(k for k in ("id", "name", "okpd2") if not entry.get(k))
+        if missing:
+            raise GoodsError(f"{where}: нет поля {', '.join(missing)}")
+        if not isinstance(gid, str) or not _ID_RE.fullmatch(gid):
+            raise GoodsError(f"{where}: поле id {gid!r} — латиница, цифры и «_», с буквы")
+        if gid in ids:
+            raise GoodsError(f"{where}: поле id повторяется ({gid})")
+        ids.add(gid)
+        name = entry["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise GoodsError(f"{where}: поле name — непустая строка")
+        codes = entry["okpd2"]
+        if isinstance(codes, str) or not isinstance(codes, list):
+            raise GoodsError(f"{where}: поле okpd2 — список кодов")
+        for code in codes:
+            if not isinstance(code, str) or not _CODE_RE.fullmatch(code):
+                raise GoodsError(f"{where}: поле okpd2: неверный код {code!r} (нужно 25.11.23 или 25.11.23.110)")
+            if known_codes is not None and code not in known_codes:
+                raise GoodsError(f"{where}: поле okpd2: кода {code} нет в ОКПД2")
+        terms = entry.get("terms") or []
+        if isinstance(terms, str) or not isinstance(terms, list) or \
+                not all(isinstance(t, str) and t.strip() for t in terms):
+            raise GoodsError(f"{where}: поле terms — список непустых строк")
+        out.append(GoodsType(gid, name.strip(), tuple(codes), tuple(t.strip() for t in terms), file))
+    return out
