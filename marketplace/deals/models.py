@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.models import TimestampMixin, utcnow
 from marketplace.extensions import db
+from marketplace.geo.models import Region
 from marketplace.listings.models import Listing
 from marketplace.organizations.models import Organization, str_enum
 
@@ -59,6 +60,7 @@ class QuoteRequest(TimestampMixin, db.Model):
 
     buyer: Mapped[Organization] = relationship(foreign_keys=[buyer_organization_id])
     need: Mapped[Listing | None] = relationship(foreign_keys=[need_id])
+    delivery_region: Mapped[Region | None] = relationship()
     conversations: Mapped[list[Conversation]] = relationship(back_populates="request", order_by="Conversation.id")
 
 

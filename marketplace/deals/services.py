@@ -200,7 +200,7 @@ def make_offer(conversation: Conversation, user: Any, data: Mapping[str, Any]) -
     conversation.status = ConversationStatus.OFFER
     _notify(conversation, conversation.buyer_organization_id, "deal_offer",
             f"Предложение по запросу: {conversation.request.title}",
-            f"{conversation.supplier.name}: {price} ₽" + (f", срок {lead} дн." if lead else ""))
+            f"{conversation.supplier.name}: {decimal_text(price)} ₽" + (f", срок {lead} дн." if lead else ""))
     record_audit("deal.offer", "conversation", conversation.id,
                  {"message_id": message.id, "price": price, "quantity": message.quantity, "lead_time_days": lead},
                  user_id=actor(user))
@@ -223,7 +223,7 @@ def accept_offer(conversation: Conversation, user: Any, *, offer_message_id: int
     assert offer is not None
     if offer_message_id is not None and offer_message_id != offer.id:
         raise ConversationStateError("поставщик изменил предложение: посмотрите новое и примите его")
-    _add(conversation, BUYER, user, MessageKind.ACCEPT, f"Предложение принято: {offer.price} ₽")
+    _add(conversation, BUYER, user, MessageKind.ACCEPT, f"Предложение принято: {decimal_text(offer.price)} ₽")
     conversation.status = ConversationStatus.ACCEPTED
     deal = Deal(conversation_id=conversation.id, offer_message_id=offer.id,
                 buyer_organization_id=conversation.buyer_organization_id,
@@ -234,7 +234,7 @@ def accept_offer(conversation: Conversation, user: Any, *, offer_message_id: int
     db.session.flush()
     _notify(conversation, conversation.supplier_organization_id, "deal_accepted",
             f"Ваше предложение принято: {conversation.request.title}",
-            f"{conversation.buyer.name} принял предложение на {offer.price} ₽.")
+            f"{conversation.buyer.name} принял предложение на {decimal_text(offer.price)} ₽.")
     record_audit("deal.accept", "conversation", conversation.id, {"deal_id": deal.id, "amount": offer.price},
                  user_id=actor(user))
     db.session.flush()
