@@ -20,6 +20,9 @@ def create_demo_users() -> list[tuple[str, str, str]]:
         Organization.region_code == home, Organization.kind != OrganizationKind.BUYER).order_by(Organization.id))
     buyer = db.session.scalar(select(Organization).where(
         Organization.region_code == home, Organization.kind != OrganizationKind.MANUFACTURER).order_by(Organization.id))
+    if maker is not None:
+        # Verified, as a coordinator would: only verified organizations (or invited ones) respond to tenders.
+        maker.verified = True
     specs = [("admin@cosmos.local", "Администратор платформы", UserRole.ADMIN, None),
              ("coordinator@cosmos.local", "Координатор Минпромторга Хабаровского края", UserRole.COORDINATOR, None),
              ("maker@cosmos.local", "Производитель (демо)", UserRole.MANUFACTURER, maker),

@@ -66,9 +66,11 @@ def people(live_server):
         make = Factories(db)
         confirmed = datetime.now(UTC)
         buyer_org = make.organization(region="27", kind=OrganizationKind.BUYER, name="АО «Хабаровский судоремонт»")
+        # Suppliers verified by a coordinator: only they (with a confirmed e-mail) may respond to an open tender.
         supplier_org = make.organization(region="25", kind=OrganizationKind.MANUFACTURER,
-                                         name="ООО «Приморский литейный завод»")
-        rival_org = make.organization(region="27", kind=OrganizationKind.MANUFACTURER, name="ООО «Амурлит»")
+                                         name="ООО «Приморский литейный завод»", verified=True)
+        rival_org = make.organization(region="27", kind=OrganizationKind.MANUFACTURER, name="ООО «Амурлит»",
+                                      verified=True)
         buyer = make.user(role=UserRole.BUYER, organization=buyer_org, password=PASSWORD,
                           email_confirmed_at=confirmed)
         supplier = make.user(role=UserRole.MANUFACTURER, organization=supplier_org, password=PASSWORD,
@@ -149,7 +151,7 @@ def test_buyer_publishes_a_tender_a_supplier_responds_and_the_buyer_awards(live_
     assert "Тендер опубликован: поставщики могут подавать предложения." in flash_texts(buyer)
     assert status_badge(buyer) == "приём предложений"
     assert buyer.get_by_role("link", name="Добавить лот").count() == 0
-    assert buyer.get_by_role("link", name=re.compile(r"Сравнить предложения \(0\)")).is_visible()
+    assert buyer.locator(f"[data-sealed='{lot_id}']").inner_text().startswith("Подано предложений: 0")
     shot(buyer, "05-buyer-published")
 
     # The local rival answers too (through the service: the browser part is the supplier's below).
@@ -163,6 +165,12 @@ def test_buyer_publishes_a_tender_a_supplier_responds_and_the_buyer_awards(live_
                                  user=db.session.get(User, people["rival_user_id"]))
         db.session.commit()
         db.session.remove()
+
+    # Sealed until the deadline: the buyer learns how many, not who or at what price.
+    buyer.reload()
+    sealed = buyer.locator(f"[data-sealed='{lot_id}']").inner_text()
+    assert "Подано предложений: 1" in sealed and "1990" not in buyer.content() and "Амурлит" not in buyer.content()
+    assert buyer.get_by_role("link", name=re.compile("Сравнить предложения")).count() == 0
 
     # 4. The supplier finds the tender in the list without logging in, then logs in from the tender page.
     supplier.goto(f"{base}/tenders/")
@@ -233,11 +241,11 @@ def test_buyer_publishes_a_tender_a_supplier_responds_and_the_buyer_awards(live_
     first, second = rows.nth(0), rows.nth(1)
     assert first.get_attribute("data-response-id") == str(response_id)
     cells = [c.strip() for c in first.locator("td").all_inner_texts()]
-    assert cells[:8] == ["1", "ООО «Приморский литейный завод»", "Приморский край", f"1{NBSP}850,50", "120",
+    assert cells[:8] == ["1", "ООО «Приморский литейный завод» проверена", "Приморский край", f"1{NBSP}850,50", "120",
                          f"222{NBSP}060", "21",
                          COMMENT]
     rival_cells = [c.strip() for c in second.locator("td").all_inner_texts()]
-    assert rival_cells[1:8] == ["ООО «Амурлит»", "Хабаровский край местный", f"1{NBSP}990", "120", f"238{NBSP}800", "14",
+    assert rival_cells[1:8] == ["ООО «Амурлит» проверена", "Хабаровский край местный", f"1{NBSP}990", "120", f"238{NBSP}800", "14",
                                 "Со склада в Хабаровске"]
     assert buyer.get_by_role("button", name="Присудить").count() == 2
     shot(buyer, "11-buyer-compare")
