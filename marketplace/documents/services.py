@@ -187,6 +187,20 @@ def remove(document: Document, user: Any, *, field: str = "file") -> None:
     db.session.flush()
 
 
+def remove_all_for(owner_kind_name: str, owner_id: int, *, user: Any = None) -> int:
+    """Delete every document of an owner that is itself being deleted (the owner's service decided it may); the
+    files go once the caller commits. Returns how many."""
+    found = list_for(owner_kind_name, owner_id)
+    for document in found:
+        record_audit("delete", "document", document.id,
+                     {"owner": f"{owner_kind_name}:{owner_id}", "filename": document.filename,
+                      "sha256": document.sha256, "reason": "owner deleted"}, user_id=actor(user))
+        db.session.info.setdefault(_REMOVED, []).append(document.storage_key)
+        db.session.delete(document)
+    db.session.flush()
+    return len(found)
+
+
 # Keeping storage and rows together ------------------------------------------------------------------
 
 def _discard(key: str) -> None:

@@ -397,6 +397,9 @@ def remove_lot(lot: TenderLot, *, user: Any = None) -> None:
     tender = lot.tender
     _require_status(tender, TenderStatus.DRAFT, action="удалить лот")
     lot_id = lot.id
+    from marketplace.documents.services import remove_all_for
+
+    remove_all_for("listing", lot_id, user=user)  # the lot's drawings go with it (their files after the commit)
     tender.lots.remove(lot)
     db.session.delete(lot)
     db.session.flush()

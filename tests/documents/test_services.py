@@ -136,3 +136,16 @@ def test_detect_reads_from_the_start_and_leaves_the_stream_there():
     stream = io.BytesIO(files.docx())
     stream.seek(5)
     assert detect(stream) == "docx" and stream.tell() == 0
+
+
+def test_removing_a_draft_lot_removes_its_documents_and_their_files(app, db, factories):
+    from marketplace.tenders import services as tenders
+    from tests.fixtures.tenders import make_tender
+
+    world = make_tender(factories, publish=False)
+    doc = documents.attach("listing", world.lot.id, upload(files.PDF, "ТЗ.pdf"), world.buyer)
+    db.session.commit()
+    key = doc.storage_key
+    tenders.remove_lot(world.lot, user=world.buyer)
+    db.session.commit()
+    assert documents.list_for("listing", world.lot.id) == [] and key not in stored_files(app)
