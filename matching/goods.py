@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from matching.morphology import head, words
+from matching.morphology import FRAMING, Word, head, words
 
 __all__ = ["GoodsError", "GoodsType", "GoodsVocabulary", "load_goods"]
 
@@ -33,8 +33,9 @@ KEYS = frozenset({"id", "name", "okpd2", "terms"})
 _ID_RE = re.compile(r"[a-z][a-z0-9_]*")
 _CODE_RE = re.compile(r"\d{2}\.\d{2}\.\d{2}(\.\d{3})?")
 _CONTENT_POS = frozenset({"NOUN", "ADJF", "PRTF", "LATN", None})
+_GUESSED_POS = frozenset({"VERB", "INFN"})
 # Words that never carry a product type's meaning alone (measures, framing).
-_WEAK = frozenset({"для", "из", "и", "или", "с", "на", "в", "по"})
+_WEAK = frozenset({"для", "из", "и", "или", "с", "на", "в", "по", "мм", "см", "кг", "шт", "тонна", "метр", "штука"})
 
 
 class GoodsError(ValueError):
@@ -66,14 +67,21 @@ def is_abbreviation(term: str) -> bool:
     return " " not in term.strip() and sum(c.isupper() for c in term) >= 2
 
 
+def _lemma(w: Word) -> str | None:
+    """The content lemma of a word, or None. A trade word pymorphy does not know is guessed as a verb
+    («керамогранит» → «керамогранить», «стекложгут»): in a goods name it is a noun, kept as written."""
+    if w.pos in _GUESSED_POS:
+        lemma = w.text.lower().replace("ё", "е")
+    elif w.pos in _CONTENT_POS:
+        lemma = w.lemma
+    else:
+        return None
+    return lemma if len(lemma) > 1 and lemma not in _WEAK else None
+
+
 def content_lemmas(text: str) -> frozenset[str]:
     """Lemmas of the content words, abbreviations included (pymorphy gives «ДСП» no part of speech)."""
-    return frozenset(w.lemma for w in words(text)
-                     if w.pos in _CONTENT_POS and len(w.lemma) > 1 and w.lemma not in _WEAK)
-
-
-def _tokens(text: str) -> list[str]:
-    return [w.text for w in words(text)]
+    return frozenset(lem for lem in map(_lemma, words(text)) if lem)
 
 
 class GoodsVocabulary:
@@ -142,28 +150,33 @@ class GoodsVocabulary:
         """The product types ``text`` names, best first, with a confidence in (0, 1]."""
         if not text or not text.strip():
             return []
-        text_lemmas = content_lemmas(text)
-        best: dict[str, tuple[int, float, frozenset[str]]] = {}
+        ws = words(text)
+        text_lemmas: set[str] = set()
+        for w in ws:
+            lem = _lemma(w)
+            if lem and (w.pos not in _GUESSED_POS or lem in self._by_lemma):  # a real verb («куплю») is no content
+                text_lemmas.add(lem)
+        best: dict[str, tuple[float, float, frozenset[str]]] = {}
 
-        def consider(term: _Term, size: int, conf: float, covered: frozenset[str]) -> None:
+        def consider(term: _Term, size: float, conf: float, covered: frozenset[str]) -> None:
             old = best.get(term.goods)
             if old is None or (size, conf) > old[:2]:
                 best[term.goods] = (size, conf, covered)
 
-        h = head(text)
-        if h is not None:
+        head_lemma = self._head(ws, text)
+        if head_lemma is not None:
             n_text = max(len(text_lemmas), 1)
-            for term in self._by_lemma.get(h.lemma, ()):
+            for term in self._by_lemma.get(head_lemma, ()):
                 if term.lemmas <= text_lemmas:
                     size = len(term.lemmas)
-                    coverage = size / n_text
-                    conf = min(1.0, 0.45 + 0.15 * min(size, 3)) * (0.75 + 0.25 * coverage)
+                    conf = (0.7 + 0.1 * (min(size, 4) - 1)) * (0.8 + 0.2 * min(1.0, size / n_text))
                     consider(term, size, conf, term.lemmas)
-        for token in _tokens(text):
+        for w in ws:
+            token = w.text
             if not is_abbreviation(token) and not (len(token) >= 3 and token.upper() in self._abbr):
                 continue
             for term in self._abbr.get(token.upper(), ()):
-                consider(term, 2, 0.85, frozenset({token.lower()}))
+                consider(term, 1.5, 0.85, frozenset({token.lower()}))
         if not best:
             return []
         # A type whose words are a strict part of another's match is not what the text names.
@@ -171,6 +184,19 @@ class GoodsVocabulary:
                 if not any(v[2] < other[2] for og, other in best.items() if og != gid)}
         ranked = sorted(kept.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
         return [(self.types[gid], round(v[1], 3)) for gid, v in ranked[:top]]
+
+    def _head(self, ws: list[Word], text: str) -> str | None:
+        """The head noun's lemma (:func:`matching.morphology.head`), or an earlier trade word pymorphy guessed as a
+        verb that the vocabulary knows as a noun («Керамогранит 60×60», «Куплю стекложгут»)."""
+        h = head(text)
+        for w in ws:
+            if w.pos in _GUESSED_POS:
+                lem = _lemma(w)
+                if lem in self._by_lemma and lem not in FRAMING:
+                    return lem
+            elif h is not None and w.pos == "NOUN" and w.lemma == h.lemma:
+                break
+        return h.lemma if h is not None else None
 
     def codes(self, text: str, top: int = 3) -> list[str]:
         """The ОКПД2 codes of the recognised types, in order, without repeats."""
