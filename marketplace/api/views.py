@@ -10,6 +10,7 @@ from marketplace.api.resources import (  # noqa: F401  (each module registers it
     account,
     chains,
     communities,
+    contacts,
     coordinator,
     deals,
     documents,

@@ -3,6 +3,8 @@ conversation with its offer and acceptance, 404 for strangers, CSRF on every for
 import re
 from datetime import date, timedelta
 
+import pytest
+
 from marketplace.deals.models import Conversation, ConversationStatus, Deal
 from tests.web.conftest import login, page_text, submit
 
@@ -166,3 +168,29 @@ def test_a_drawing_on_the_request_is_served_only_to_the_two_organizations(client
     response = submit(client, url, bad)
     assert response.status_code == 422 and 'data-field="files"' in page_text(response)
     assert db.session.query(Conversation).count() == 1 and db.session.query(Document).count() == 1
+
+
+@pytest.mark.parametrize(("role", "status"), [
+    ("anonymous", 302), ("buyer", 200), ("supplier", 200), ("other_supplier", 404), ("coordinator_27", 200),
+    ("coordinator_25", 404), ("admin", 200), ("stranger", 404)])
+def test_conversation_page_by_role(client, db, factories, parties, role, status):
+    from marketplace.accounts.models import UserRole
+    from marketplace.deals import services
+
+    p = parties
+    conversation = services.send_request(p.buyer_org, p.buyer, {"title": "Валы", "delivery_region": "27",
+                                                                 "text": "Просим цену"},
+                                         [services.Target(p.supplier_org.id, p.offer.id)], need=p.need).conversations[0]
+    users = {"anonymous": None, "buyer": p.buyer, "supplier": p.supplier, "other_supplier": p.other_supplier,
+             "coordinator_27": factories.user(role=UserRole.COORDINATOR, regions=["27"]),
+             "coordinator_25": factories.user(role=UserRole.COORDINATOR, regions=["25"]),
+             "admin": factories.user(role=UserRole.ADMIN),
+             "stranger": factories.user(organization=factories.organization())}
+    login(client, users[role])
+    response = client.get(f"/deals/{conversation.id}")
+    assert response.status_code == status
+    if role == "coordinator_27":
+        html = page_text(response)
+        assert "read-only" in html and "offer-form" not in html and "message-form" not in html
+    listed = page_text(client.get("/deals/")) if users[role] is not None else ""
+    assert (f'data-conversation-id="{conversation.id}"' in listed) is (status == 200)
