@@ -282,53 +282,17 @@ class MeSchema(Schema):
 # Input ---------------------------------------------------------------------------------------------
 
 
-# What the API refuses, said in the document too (schemathesis' positive_data_acceptance holds the server to it):
-# no NUL anywhere (PostgreSQL cannot store it); a required text has a character that str.strip() keeps (the
-# services strip); a date's year is 1900–2200.
-NO_NUL = "^[^\\x00]*$"
-_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-NOT_BLANK = f"^[^\\x00]*[^\\x00{_SPACE}][^\\x00]*$"
-YEAR_1900_2200 = "^(19[0-9][0-9]|2[01][0-9][0-9]|2200)-"
-
-
 class Text(fields.String):
-    """A string without NUL characters (PostgreSQL cannot store them) and with an upper bound on its length;
-    ``blank=False``: not empty and not only whitespace (documented as a pattern as well)."""
+    """A string without NUL characters (PostgreSQL cannot store them) and with an upper bound on its length."""
 
-    def __init__(self, *, max_length: int = 20000, blank: bool = True, **kwargs: Any):
-        metadata = {"pattern": NO_NUL if blank else NOT_BLANK, **kwargs.pop("metadata", {})}
-        if not blank:
-            metadata.setdefault("minLength", 1)
-        super().__init__(validate=validate.Length(max=max_length), metadata=metadata, **kwargs)
-        self.blank = blank
+    def __init__(self, *, max_length: int = 20000, **kwargs: Any):
+        super().__init__(validate=validate.Length(max=max_length), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
             raise ValidationError("недопустимый символ NUL")
-        if not self.blank and not text.strip():
-            raise ValidationError("пустой текст")
         return text
-
-
-def RegionCode(**kwargs: Any) -> fields.String:  # noqa: N802
-    """A subject of the Federation by its two-digit code («27»), one of the 89 of the reference data."""
-    metadata = {"description": "Код субъекта РФ, «27».", **kwargs.pop("metadata", {})}
-    return fields.String(validate=validate.OneOf(region_codes()), metadata=metadata, **kwargs)
-
-
-def region_codes() -> list[str]:
-    import csv
-    from functools import cache
-    from pathlib import Path
-
-    @cache
-    def load() -> tuple[str, ...]:
-        path = Path(__file__).resolve().parents[1] / "refdata" / "data" / "regions.csv"
-        with path.open(encoding="utf-8") as handle:
-            return tuple(sorted(row["code"] for row in csv.DictReader(handle)))
-
-    return list(load())
 
 
 def Id(**kwargs: Any) -> fields.Integer:  # noqa: N802  (a field factory, named like the fields)
@@ -345,13 +309,11 @@ def _sane_date(value: date | datetime) -> None:
 
 
 def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
-    metadata = {"pattern": YEAR_1900_2200, **kwargs.pop("metadata", {})}
-    return fields.Date(validate=_sane_date, metadata=metadata, **kwargs)
+    return fields.Date(validate=_sane_date, **kwargs)
 
 
 def Moment(**kwargs: Any) -> fields.DateTime:  # noqa: N802
-    metadata = {"pattern": YEAR_1900_2200, **kwargs.pop("metadata", {})}
-    return fields.DateTime(validate=_sane_date, metadata=metadata, **kwargs)
+    return fields.DateTime(validate=_sane_date, **kwargs)
 
 
 CREATABLE_KINDS = sorted(k.value for k in (OFFER_KINDS | NEED_KINDS) - {ListingKind.TENDER_LOT})
