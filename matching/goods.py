@@ -33,7 +33,7 @@ KEYS = frozenset({"id", "name", "okpd2", "terms"})
 _ID_RE = re.compile(r"[a-z][a-z0-9_]*")
 _CODE_RE = re.compile(r"\d{2}\.\d{2}\.\d{2}(\.\d{3})?")
 _CONTENT_POS = frozenset({"NOUN", "ADJF", "PRTF", "LATN", None})
-_GUESSED_POS = frozenset({"VERB", "INFN"})
+_GUESSED_POS = frozenset({"VERB", "INFN", "GRND", "PRTS", "ADVB", "ADJS"})
 # Words that never carry a product type's meaning alone (measures, framing).
 _WEAK = frozenset({"для", "из", "и", "или", "с", "на", "в", "по", "мм", "см", "кг", "шт", "тонна", "метр", "штука"})
 
