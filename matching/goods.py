@@ -244,8 +244,10 @@ def _parse(data: Any, file: str, known_codes: set[str] | None, ids: set[str]) ->
             if known_codes is not None and code not in known_codes:
                 raise GoodsError(f"{where}: поле okpd2: кода {code} нет в ОКПД2")
         terms = entry.get("terms") or []
-        if isinstance(terms, str) or not isinstance(terms, list) or \
-                not all(isinstance(t, str) and t.strip() for t in terms):
-            raise GoodsError(f"{where}: поле terms — список непустых строк")
+        if isinstance(terms, str) or not isinstance(terms, list):
+            raise GoodsError(f"{where}: поле terms — список строк")
+        for term in terms:
+            if not isinstance(term, str) or not term.strip():
+                raise GoodsError(f"{where}: поле terms: {term!r} — не строка (число берут в кавычки; запятая внутри термина делит его в YAML)")
         out.append(GoodsType(gid, name.strip(), tuple(codes), tuple(t.strip() for t in terms), file))
     return out
