@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from matching.morphology import Head, head, lemmas
+from matching.morphology import Head, head, lemmas, mark_families
 from matching.parameters import compare_parameters, extract_parameters
 from matching.text import stem
 
@@ -173,6 +173,16 @@ class AcceptabilityRule:
         if h.lemma not in offer_words:
             other = o.head.text.lower() if o.head else offer.title.lower()[:60]
             return False, f"другой товар: {other}, а нужно {h.text.lower()}"
+        # Type marks on both sides decide it: «ЗКП» is not «МКПАБ» (both communication cables, one subcategory),
+        # and «ВВГнг(А)-LS» is «ВВГнг-LS» whatever subcategory the buyer picked.
+        need_marks = mark_families(h.marks)
+        offer_marks = mark_families(o.head.marks) if o.head is not None and o.head.lemma == h.lemma else frozenset()
+        if need_marks and offer_marks:
+            same = sorted(a for a in need_marks if any(a.startswith(b) or b.startswith(a) for b in offer_marks))
+            if same:
+                return True, f"тот же товар — {h.text.lower()} {', '.join(same)}"
+            return False, (f"другая марка: {', '.join(sorted(offer_marks))}, а нужна "
+                           f"{', '.join(sorted(need_marks))}")
         need_mods = {m for m in h.modifiers if m not in NEUTRAL_MODIFIERS}
         offer_mods = set(o.head.modifiers) if o.head is not None and o.head.lemma == h.lemma else set(o.words)
         offer_mods = {m for m in offer_mods if m not in NEUTRAL_MODIFIERS and m != h.lemma}

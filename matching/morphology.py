@@ -73,6 +73,7 @@ class Head:
     lemma: str
     text: str
     modifiers: frozenset[str]
+    marks: frozenset[str] = frozenset()  # type marks as written («ВВГнг-LS», «ЗКП»): see :func:`mark_families`
 
     @property
     def phrase(self) -> str:
@@ -103,10 +104,31 @@ def head(text: str) -> Head | None:
             mods.add(w.lemma)
         elif w.pos not in ("ADJF", "PRTF", "CONJ"):
             break
+    marks = set()
     for w in tokens:
         if w.pos == "LATN" or sum(c.isupper() for c in w.text) >= 2:  # a type or brand: «ВВГнг-LS», «ШХ15»
             mods.add(w.lemma)
-    return Head(noun.lemma, noun.text, frozenset(mods))
+            marks.add(w.text)
+    return Head(noun.lemma, noun.text, frozenset(mods), frozenset(marks))
+
+
+# Upper-case words that are not a product's type mark: standards, documents, forms of companies, processes.
+_NOT_MARKS = frozenset(["ГОСТ", "ОСТ", "ТУ", "СТО", "СНИП", "СП", "ЕСКД", "ЧПУ", "ТВЧ", "ПНР", "ООО", "ОАО", "ЗАО", "АО", "ПАО", "ИП", "РФ", "СНГ", "ЕАЭС", "НДС", "ТК", "ЖД", "РЖД", "ДФО", "КПД", "ТЗ", "КД", "ПО", "ПК", "СМР", "ISO", "DIN", "EN", "ASTM", "AISI", "CNC", "MIG", "MAG", "TIG", "MMA", "SMD", "SMT", "THT", "BGA", "PDF", "DXF", "DWG", "STEP", "CAD", "CAM"])
+
+
+def mark_families(marks: frozenset[str] | set[str]) -> frozenset[str]:
+    """The family of each type mark: its leading Cyrillic capitals («ВВГнг(А)-LS» → «ВВГ», «МКПАБ» → «МКПАБ»,
+    «КГ» → «КГ»), leaving out standards and the like (ГОСТ, ЧПУ) and single letters. Russian type marks (of cables,
+    wires, steels by ГОСТ) are Cyrillic; Latin capitals are mostly brands and options («SKF», «2RS», «LS»), which
+    say nothing against another mark, so they are left out too. Two marks are of one family when one family starts
+    with the other («МКП» and «МКПАБ»)."""
+    out = set()
+    for mark in marks:
+        lead = re.match(r"[А-ЯЁ]+", mark.replace("ё", "е"))
+        family = lead.group(0) if lead else ""
+        if len(family) >= 2 and family.upper() not in _NOT_MARKS:
+            out.add(family)
+    return frozenset(out)
 
 
 def _s(value: object) -> str | None:

@@ -96,6 +96,32 @@ def test_power_cable(rule, title, expected):
     assert held is expected, detail
 
 
+@pytest.mark.parametrize("need_title,need_codes,offer_title,offer_codes,expected,says", [
+    # two communication cables of one subcategory, but another mark
+    ("Кабель связи зоновый ЗКП", (), "Кабель связи МКПАБ 7х4", ("27.32.13",), False, "другая марка: МКПАБ"),
+    ("Кабель связи зоновый ЗКП", (), "Кабели связи ЗКП, МКП", ("27.32.13",), True, "ЗКП"),
+    # the same mark family, though the buyer picked another subcategory than the maker
+    ("Кабель ВВГнг-LS 3х2,5 для электромонтажа", ("27.32.13.130",), "Кабель ВВГнг(А)-LS 3х2,5 со склада",
+     ("27.32.14.110",), True, "ВВГ"),
+    ("Кабель ВВГнг-LS 3х2,5", (), "Кабель КГ гибкий", ("27.32.14.110",), False, "другая марка: КГ"),
+    # a Latin brand or option, or a standard, says nothing against a mark: the other checks decide
+    ("Подшипники шариковые 6205-2RS", (), "Подшипники шариковые SKF", (), True, "тот же товар"),
+    ("Кабель ВВГнг по ГОСТ 31996", (), "Кабель ВВГнг ГОСТ 31996", (), True, "ВВГ"),
+])
+def test_type_marks_decide_between_goods_of_one_kind(rule, need_title, need_codes, offer_title, offer_codes,
+                                                      expected, says):
+    held, detail, _ = agreement(rule, need(need_title, okpd2=need_codes),
+                                offer(offer_title, kind="product", okpd2=offer_codes))
+    assert held is expected and says in detail, detail
+
+
+def test_mark_families():
+    from matching.morphology import mark_families
+
+    assert mark_families({"ВВГнг(А)-LS", "ЗКП", "МКПАБ"}) == {"ВВГ", "ЗКП", "МКПАБ"}
+    assert mark_families({"ГОСТ", "ЧПУ", "SKF", "2RS", "А"}) == frozenset()
+
+
 def test_goods_need_is_not_served_by_a_service(rule):
     held, detail, _ = agreement(rule, need("Подшипники роликовые"), offer("Токарная обработка деталей"))
     assert held is False and "услугу" in detail
