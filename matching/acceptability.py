@@ -46,8 +46,11 @@ _WORK_NOUNS = """
 обработка покраска окраска резка раскрой сварка сборка ремонт монтаж ковка штамповка гибка вальцовка наплавка пайка
 закалка доставка перевозка упаковка наладка заточка шлифовка полировка фрезеровка расточка сверловка услуга работа
 нанесение изготовление производство литье литьё испытание контроль обслуживание модернизация намотка перемотка
+пошив очистка мойка уборка
 """
 WORK_NOUNS = frozenset(_WORK_NOUNS.split())
+# Work nouns too broad to tell one work from another («обработка» of what?): they never conflict by themselves.
+BROAD_WORK = frozenset({"обработка", "услуга", "работа", "изготовление", "производство", "нанесение"})
 WORK_FRAMES = frozenset(stem(w) for w in ("изготовление", "услуга", "услуги", "работа", "работы", "выполнение"))
 
 
@@ -121,7 +124,12 @@ class AcceptabilityRule:
         n, o = self.read(need), self.read(offer)
         out = []
         if n.service and not n.operations:
-            return []  # work the catalogue does not name: the codes and the text decide, as before
+            # Work the catalogue does not name: the codes and the text decide, as before — unless both texts name
+            # their work and it differs («Пошив спецодежды» for «Ремонт форменной одежды»).
+            if not o.operations and _work(n.head) and _work(o.head) and n.head.lemma != o.head.lemma:
+                return [ConstraintCheck("operation", False, f"другая работа: {o.head.text.lower()}, а нужно "
+                                                            f"{n.head.text.lower()}")]
+            return []
         if n.service:
             out.append(ConstraintCheck("operation", *self._operation(n, o, offer)))
         elif n.head is not None:
@@ -226,6 +234,11 @@ def _materials_read_loosely(n: Reading, o: Reading, mats: Any) -> tuple[Mapping[
         return out
 
     return {**n.parameters, "materials": family(need_m)}, {**o.parameters, "materials": family(offer_m)}
+
+
+def _work(h: Head | None) -> bool:
+    """The head names a definite kind of work («ремонт», «пошив», «окраска»), not a broad one («обработка»)."""
+    return h is not None and h.lemma not in BROAD_WORK and (h.lemma in WORK_NOUNS or h.lemma.endswith("ние"))
 
 
 def _alike(a: str, b: str) -> bool:

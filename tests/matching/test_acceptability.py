@@ -147,3 +147,11 @@ def test_chosen_operations_win_over_text(rule):
     n = need("Нужен подрядчик", kind="missing_operation", operations=("coating.zinc.hot_dip",))
     assert agreement(rule, n, offer("Цех покрытий", operations=("coating.zinc.hot_dip",)))[0] is True
     assert agreement(rule, n, offer("Цех покрытий", operations=("coating.powder",)))[0] is False
+
+
+def test_work_the_catalogue_does_not_name_still_differs_by_its_noun(rule):
+    wanted = need("Ремонт форменной одежды экипажа", kind="purchase_request")
+    held, detail, _ = agreement(rule, wanted, offer("Пошив спецодежды"))
+    assert held is False and detail == "другая работа: пошив, а нужно ремонт"
+    assert rule.checks(wanted, offer("Ремонт одежды и текстиля")) == []  # the same work: the codes decide
+    assert rule.checks(wanted, offer("Обработка тканей")) == []  # «обработка» is too broad to conflict
