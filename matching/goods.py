@@ -171,12 +171,15 @@ class GoodsVocabulary:
                     size = len(term.lemmas)
                     conf = (0.7 + 0.1 * (min(size, 4) - 1)) * (0.8 + 0.2 * min(1.0, size / n_text))
                     consider(term, size, conf, term.lemmas)
+        # An abbreviation names the thing when nothing names the head («ЖБИ», «ВВГнг 3×2,5»); beside a head that
+        # is recognised it is a qualifier («Кран-манипулятор на шасси КАМАЗ», «Шины КАМАЗ») and ranks below it.
+        qualifier = bool(best)
         for w in ws:
             token = w.text
             if not is_abbreviation(token) and not (len(token) >= 3 and token.upper() in self._abbr):
                 continue
             for term in self._abbr.get(token.upper(), ()):
-                consider(term, 1.5, 0.85, frozenset({token.lower()}))
+                consider(term, 0.5 if qualifier else 1.5, 0.5 if qualifier else 0.85, frozenset({token.lower()}))
         if not best:
             return []
         # A type whose words are a strict part of another's match is not what the text names.
