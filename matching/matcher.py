@@ -301,7 +301,7 @@ class Matcher:
                 "exclude_organization_ids": exclude_orgs}
         found: dict[int, float | None] = {}
         result = self.backend.search(Query(text=listing.text or None, vector=vector, filters=Filters(**base),
-                                           k=self.candidates))
+                                           k=self.candidates, count=False, fields=False))
         for hit in result.hits:
             found[hit.id] = hit.vector_score
             if lexical is not None and hit.text_score:
@@ -310,7 +310,7 @@ class Matcher:
         if subclasses:
             for codes in ({"okpd2": subclasses}, {"okved2": subclasses}):
                 result = self.backend.search(Query(vector=vector, filters=Filters(**base, **codes),
-                                                   k=self.candidates // 2))
+                                                   k=self.candidates // 2, count=False, fields=False))
                 for hit in result.hits:
                     found.setdefault(hit.id, hit.vector_score)
         return found

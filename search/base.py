@@ -198,6 +198,10 @@ class Query:
     (search-as-you-type). Text in double quotes is a phrase that must occur. ``candidates`` is how deep each list
     goes before fusion (default ``max(100, 2 * (offset + k))``).
 
+    ``count`` and ``fields`` say what the caller reads: ``count=False`` leaves ``SearchResult.total`` None (no
+    second pass over the match set), ``fields=False`` returns hits without their stored listing (``Hit.fields`` is
+    empty: ids and scores, what the matcher reads). Facets are counted only when named in ``facets``.
+
     ``relevant=True`` asks for the search page's semantics (:mod:`search.relevance`): a listing matches when it
     has the query's content words (inflections, word families, derived forms sharing a prefix) or one of the
     operations/synonym phrases of ``expansion``; generic words («работы», «услуги») only rank; in hybrid mode a
@@ -217,6 +221,8 @@ class Query:
     text_weight: float = 1.0
     vector_weight: float = 1.0
     candidates: int | None = None
+    count: bool = True
+    fields: bool = True
     relevant: bool = False
     expansion: Any = None  # a search.relevance.Expansion (operations and synonym phrases named in the text)
 
@@ -269,10 +275,11 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """A page of hits, the size of the whole match set and the facet counts over that match set."""
+    """A page of hits, the size of the whole match set (None when the query said ``count=False``) and the facet
+    counts over that match set."""
 
     hits: tuple[Hit, ...]
-    total: int
+    total: int | None
     facets: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
 

@@ -220,8 +220,9 @@ class ElasticBackend(SearchBackend):
             page = responses["page"]
             hits = tuple(Hit(id=int(h["_id"]), score=float(h["_score"] or 0.0),
                              text_score=float(h["_score"]) if query.text and h["_score"] is not None else None,
-                             fields=_source_fields(h["_source"])) for h in page["hits"]["hits"])
-            return SearchResult(hits=hits, total=int(page["hits"]["total"]["value"]),
+                             fields=_source_fields(h["_source"]) if query.fields else {})
+                         for h in page["hits"]["hits"])
+            return SearchResult(hits=hits, total=int(page["hits"]["total"]["value"]) if query.count else None,
                                 facets=_facets(page, query.facets))
         # Cosine similarity in ES scores as (1 + cos) / 2: map it back so scores match the embedded backend.
         vector_scores = {int(h["_id"]): 2.0 * float(h["_score"]) - 1.0 for h in responses["knn"]["hits"]["hits"]}
@@ -232,7 +233,7 @@ class ElasticBackend(SearchBackend):
                               k=RRF_K)
         else:
             ranked = list(vector_scores.items())
-        return self._page(query, ranked, text_scores, vector_scores, responses["count"])
+        return self._page(query, ranked, text_scores, vector_scores, responses.get("count"))
 
     def _msearch(self, bodies: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         roles = list(bodies)
@@ -271,12 +272,20 @@ class ElasticBackend(SearchBackend):
         return self._page(query, ranked, text_scores, vector_scores, second["count"])
 
     def _page(self, query: Query, ranked: list[tuple[int, float]], text_scores: Mapping[int, float],
-              vector_scores: Mapping[int, float], count: Mapping[str, Any]) -> SearchResult:
+              vector_scores: Mapping[int, float], count: Mapping[str, Any] | None) -> SearchResult:
+        """The page's hits with their stored fields (``fields=False``: only the vectors of the hits the kNN list
+        did not score, and only the ids of the others) and the total and facets of ``count`` (None: not asked)."""
         page_ids = ranked[query.offset: query.offset + query.k]
-        sources = {}
+        sources: dict[int, Mapping[str, Any]] = {}
         if page_ids:
-            found = self.client.mget(index=self.alias, ids=[str(i) for i, _ in page_ids])["docs"]
-            sources = {int(d["_id"]): d["_source"] for d in found if d.get("found")}
+            if query.fields:
+                found = self.client.mget(index=self.alias, ids=[str(i) for i, _ in page_ids])["docs"]
+            else:  # the hits came from this index's own lists: only a lexical hit needs its vector read
+                sources = {i: {} for i, _ in page_ids}
+                missing = [str(i) for i, _ in page_ids if vector_scores.get(i) is None]
+                found = self.client.mget(index=self.alias, ids=missing, source_includes=["vector"])["docs"] \
+                    if missing else []
+            sources.update({int(d["_id"]): d.get("_source") or {} for d in found if d.get("found")})
         hits = []
         for doc_id, score in page_ids:
             if doc_id not in sources:
@@ -288,6 +297,6 @@ class ElasticBackend(SearchBackend):
 
                 vscore = float(np.asarray(source["vector"], dtype=np.float32) @ check_vector(query.vector, self.dim))
             hits.append(Hit(id=doc_id, score=float(score), text_score=text_scores.get(doc_id), vector_score=vscore,
-                            fields=_source_fields(source)))
-        return SearchResult(hits=tuple(hits), total=int(count["hits"]["total"]["value"]),
-                            facets=_facets(count, query.facets))
+                            fields=_source_fields(source) if query.fields else {}))
+        total = int(count["hits"]["total"]["value"]) if count is not None and query.count else None
+        return SearchResult(hits=tuple(hits), total=total, facets=_facets(count or {}, query.facets))

@@ -218,14 +218,18 @@ def search_bodies(query: Query, dim: int, *, family: Callable[[str], tuple[str, 
     - ``lexical`` (hybrid): the BM25 candidates;
     - ``knn``     (vector, hybrid): the kNN candidates, filtered inside the kNN search;
     - ``count``   (vector, hybrid): total and facets over the match set (filtered listings that have a vector,
-      in hybrid also those that match the words).
+      in hybrid also those that match the words); absent when the query asks for neither (``count=False``).
+
+    ``fields=False`` drops ``_source`` from the text page (the caller reads ids and scores).
     """
     text = query_text(query, family=family, stem=stem)
     aggs = facet_aggs(query.facets) if query.facets else None
     bodies: dict[str, dict[str, Any]] = {}
     if query.mode == "text":
         page: dict[str, Any] = {"query": _bool(text, query.filters), "from": query.offset, "size": query.k,
-                                "track_total_hits": True}
+                                "track_total_hits": query.count}
+        if not query.fields:
+            page["_source"] = False
         if text is None:
             page["sort"] = [{"updated_at": {"order": "desc", "missing": "_last"}}, {"id": "desc"}]
         if aggs:
@@ -249,10 +253,11 @@ def search_bodies(query: Query, dim: int, *, family: Callable[[str], tuple[str, 
         match = {"bool": {"should": [has_vector, text], "minimum_should_match": 1}}
     else:
         match = has_vector
-    count: dict[str, Any] = {"query": _bool(match, query.filters), "size": 0, "track_total_hits": True}
-    if aggs:
-        count["aggs"] = aggs
-    bodies["count"] = count
+    if query.count or aggs:  # the matcher reads neither: no third search
+        count: dict[str, Any] = {"query": _bool(match, query.filters), "size": 0, "track_total_hits": query.count}
+        if aggs:
+            count["aggs"] = aggs
+        bodies["count"] = count
     return bodies
 
 

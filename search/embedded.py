@@ -14,8 +14,9 @@ lock. Every write (``index``, ``delete``, ``clear``) takes an exclusive ``fcntl.
 duration, so writers from different processes queue rather than collide on tantivy's single ``IndexWriter``; the
 tantivy writer is opened for the write and dropped after it, never held between calls.
 
-- Words: a write commits tantivy once per batch. Readers call ``Index.reload()`` before each search, so they see
-  the last commit, never half of one (tantivy's commit is atomic: a new ``meta.json`` names the new segments).
+- Words: a write commits tantivy once per batch. Readers ``stat`` ``text/meta.json`` before each search and call
+  ``Index.reload()`` only when it changed, so they see the last commit, never half of one (tantivy's commit is
+  atomic: a new ``meta.json`` names the new segments), and reuse one searcher while nothing is written.
 - Vectors: segments are immutable. A write adds a new segment for the new and changed rows and new tombstone files
   for segments whose rows were replaced or deleted, every file written under a temporary name and moved into place
   with ``os.replace``; last, it replaces ``manifest.json`` the same way. That replacement is the commit. Readers
@@ -26,9 +27,10 @@ tantivy writer is opened for the write and dropped after it, never held between 
 - The two halves commit one after the other (words first). In the moment between, a reader can see a listing's
   new words with its old vector; a vector hit whose listing is no longer in the word index is dropped.
 
-Vector search is exact: the filter masks are computed on in-memory category columns, then either the selected rows
-are gathered and multiplied (selective filters) or the whole matrix is (broad filters), and ``argpartition`` takes
-the top. Hybrid ranking fuses the BM25 list and the cosine list by reciprocal rank fusion.
+Vector search is exact by default (:mod:`search.vector_scan`): segments are sorted by (side, status), so a filter on
+those alone multiplies contiguous slices; other filters compute masks on in-memory category columns, then either
+the selected rows are gathered and multiplied (selective filters) or the whole segment is; ``argpartition`` takes
+the top. ``approximate=True`` adds an inverted file for large segments. Hybrid ranking fuses the BM25 list and the cosine list by reciprocal rank fusion.
 """
 from __future__ import annotations
 
@@ -138,10 +140,14 @@ class EmbeddedBackend(QueryMixin, SearchBackend):
     heap_size, num_threads : tantivy writer memory budget and threads (0 = one per core).
     commit_every : documents per commit when ``index()`` is given a long iterable.
     max_segments : vector segments kept before the smallest are merged.
+    approximate : answer broad vector filters (side, status) of segments of ``approximate_min_rows`` rows or more
+        from an inverted file probing ``probe`` of its lists (:mod:`search.vector_scan`; needs faiss-cpu, the
+        ``ann`` extra). Off by default: vector search is exact.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, dim: int, heap_size: int = 128_000_000,
-                 num_threads: int = 0, commit_every: int = 50_000, max_segments: int = 10):
+                 num_threads: int = 0, commit_every: int = 50_000, max_segments: int = 10,
+                 approximate: bool = False, approximate_min_rows: int = 50_000, probe: float = 0.05):
         self.root = Path(path).resolve()
         self.dim = int(dim)
         self.heap_size = heap_size
@@ -170,7 +176,19 @@ class EmbeddedBackend(QueryMixin, SearchBackend):
         self._index.register_tokenizer("ru_lower", self._lower)
         self._families = stem_families(self._stem_word)
         self._fillers = filler_stems(self._stem_word)
-        self._vectors = VectorStore(self.root / "vectors", self.dim, max_segments=max_segments)
+        if approximate:
+            try:
+                import faiss  # noqa: F401 - only its k-means, for the inverted lists
+            except ImportError as exc:
+                from search.base import BackendUnavailable
+
+                raise BackendUnavailable("approximate=True needs faiss-cpu (pip install '.[ann]')") from exc
+        self._vectors = VectorStore(self.root / "vectors", self.dim, max_segments=max_segments,
+                                    approximate=approximate, approximate_min_rows=approximate_min_rows, probe=probe)
+        self._meta_path = self.root / "text" / "meta.json"
+        self._reader_lock = threading.Lock()
+        self._cached_searcher: tantivy.Searcher | None = None
+        self._reader_signature: tuple[int, int, int] | None = None
 
     @classmethod
     def from_url(cls, url: str, *, dim: int, **opts: Any) -> EmbeddedBackend:
@@ -199,8 +217,20 @@ class EmbeddedBackend(QueryMixin, SearchBackend):
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def _searcher(self) -> tantivy.Searcher:
-        self._index.reload()
-        return self._index.searcher()
+        """The searcher of the last commit. tantivy commits by replacing ``text/meta.json``, so the reader is
+        reloaded only when that file changed (inode, size, mtime) since the searcher was taken: every search of a
+        request or a match shares one searcher while nothing is written."""
+        try:
+            st = os.stat(self._meta_path)
+            signature: tuple[int, int, int] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except FileNotFoundError:
+            signature = None
+        with self._reader_lock:
+            if self._cached_searcher is None or signature is None or signature != self._reader_signature:
+                self._index.reload()
+                self._cached_searcher = self._index.searcher()
+                self._reader_signature = signature
+            return self._cached_searcher
 
     # -- analysis
 

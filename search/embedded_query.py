@@ -50,7 +50,9 @@ class QueryMixin:
                                ("country", filters.countries), ("status", filters.statuses),
                                ("okpd2", filters.okpd2), ("okved2", filters.okved2),
                                ("operations", filters.operations)):
-            if values:
+            if len(values) == 1:  # one value (a region, a side): a term query skips, a term set builds a bitset
+                must.append(tantivy.Query.term_query(schema, column, values[0]))
+            elif values:
                 must.append(tantivy.Query.term_set_query(schema, column, list(values)))
         if filters.organization_id is not None:
             must.append(tantivy.Query.term_query(schema, "organization_id", int(filters.organization_id)))
@@ -227,17 +229,17 @@ class QueryMixin:
             match = self._combine(text_q, filters)
             parts = [match]
             if text_q is None:  # browsing: newest first
-                result = searcher.search(match, max(query.k, 1), count=True, order_by_field="updated_us",
+                result = searcher.search(match, max(query.k, 1), count=query.count, order_by_field="updated_us",
                                          offset=query.offset)
                 ids = searcher.fast_field_values("id", [a for _, a in result.hits[: query.k]])
                 page = [(i, 0.0) for i in ids]
             else:
-                result = searcher.search(match, max(query.k, 1), count=True, offset=query.offset)
+                result = searcher.search(match, max(query.k, 1), count=query.count, offset=query.offset)
                 hits = result.hits[: query.k]
                 ids = searcher.fast_field_values("id", [a for _, a in hits])
                 page = [(i, s) for i, (s, _) in zip(ids, hits, strict=True)]
                 text_scores = dict(page)
-            total = result.count
+            total = result.count if query.count else None
             if qvec is not None:
                 vector_scores = self._vectors.scores_for([i for i, _ in page], qvec)
         elif query.relevant and text_q is not None:
@@ -254,7 +256,7 @@ class QueryMixin:
             if query.mode == "hybrid" and text_q is not None:
                 parts.append(self._combine(tantivy.Query.const_score_query(text_q, 1.0),
                                            [*filters, (tantivy.Occur.MustNot, has_vector)]))
-            total = sum(searcher.search(part, 1, count=True).count for part in parts)
+            total = sum(searcher.search(part, 1, count=True).count for part in parts) if query.count else None
             vec_ids, vec_scores = self._vectors.search(qvec, query.filters, depth,
                                                        self._allowed_ids(searcher, query.filters))
             vector_scores = dict(zip(vec_ids.tolist(), vec_scores.tolist(), strict=True))
@@ -270,11 +272,15 @@ class QueryMixin:
                 vector_scores.update(self._vectors.scores_for(missing, qvec))
             page = ranked[query.offset: query.offset + query.k]
 
-        sources = self._sources(searcher, [i for i, _ in page])
+        if query.fields:
+            sources = self._sources(searcher, [i for i, _ in page])
+        else:  # ids and scores only: check the vector-only hits are in the word index (a torn write), decode nothing
+            sources = dict.fromkeys([i for i, _ in page if i in text_scores], {})
+            sources.update(dict.fromkeys(self._indexed(searcher, [i for i, _ in page if i not in text_scores]), {}))
         hits = tuple(Hit(id=i, score=float(s), text_score=text_scores.get(i), vector_score=vector_scores.get(i),
                          fields=sources[i]) for i, s in page if i in sources)
         facets = self._facets(searcher, parts, query.facets) if query.facets else {}
-        return SearchResult(hits=hits, total=int(total), facets=facets)
+        return SearchResult(hits=hits, total=None if total is None else int(total), facets=facets)
 
     def _relevant_hybrid(self, searcher: tantivy.Searcher, query: Query, text_q: tantivy.Query,
                          filters: list[tuple[Any, tantivy.Query]], qvec: np.ndarray) -> tuple[Any, ...]:
@@ -311,6 +317,14 @@ class QueryMixin:
         vector_scores.update(extra)
         page = ranked[query.offset: query.offset + query.k]
         return page, parts, lexical_total + len(extra), text_scores, vector_scores
+
+    def _indexed(self, searcher: tantivy.Searcher, ids: Sequence[int]) -> list[int]:
+        """Those of ``ids`` that the word index holds (one term-set search, fast-field ids, no stored fields)."""
+        if not ids:
+            return []
+        result = searcher.search(tantivy.Query.term_set_query(self._schema, "id", list(ids)), len(ids) * 2,
+                                 count=False)
+        return searcher.fast_field_values("id", [a for _, a in result.hits])
 
     def _sources(self, searcher: tantivy.Searcher, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         if not ids:

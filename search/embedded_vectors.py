@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from search.base import Document, Filters
+from search.base import Document
+from search.vector_scan import VectorSearchMixin, matvec
 
 FORMAT = 3
 CATEGORY_COLUMNS = ("side", "kind", "region", "district", "country", "status")
@@ -72,6 +73,39 @@ class Segment:
         return len(self.ids) - (int(self.deleted.sum()) if self.deleted is not None else 0)
 
     @functools.cached_property
+    def deleted_rows(self) -> np.ndarray:
+        """The deleted rows, ascending (int64)."""
+        return np.flatnonzero(self.deleted) if self.deleted is not None else np.empty(0, dtype=np.int64)
+
+    @functools.cached_property
+    def groups(self) -> list[tuple[int, int, int, int]] | None:
+        """(side code, status code, first row, end row) of each run of rows, when every (side, status) pair is one
+        run (segments are written sorted so); None for a segment written otherwise."""
+        n = len(self.ids)
+        if not n:
+            return []
+        key = self.cols["side"].astype(np.int64) * (1 << 32) + self.cols["status"].astype(np.int64)
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1))
+        keys = key[starts]
+        if len(np.unique(keys)) != len(keys):
+            return None
+        stops = np.append(starts[1:], n)
+        return [(int(self.cols["side"][a]), int(self.cols["status"][a]), int(a), int(b))
+                for a, b in zip(starts.tolist(), stops.tolist(), strict=True)]
+
+    def rows_with(self, column: str, codes: Sequence[int]) -> np.ndarray:
+        """Rows whose ``column`` holds one of ``codes``, ascending, from a per-column index built on first use."""
+        index = self.__dict__.setdefault("_value_index", {}).get(column)
+        if index is None:
+            order = np.argsort(self.cols[column], kind="stable")
+            index = self.__dict__["_value_index"][column] = (self.cols[column][order], order)
+        values, order = index
+        parts = [order[np.searchsorted(values, c, "left"):np.searchsorted(values, c, "right")] for c in codes]
+        if len(parts) == 1:
+            return parts[0]
+        return np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+
+    @functools.cached_property
     def _by_id(self) -> tuple[np.ndarray, np.ndarray]:
         order = np.argsort(self.ids, kind="stable")
         return self.ids[order], order
@@ -90,8 +124,9 @@ class Segment:
     def with_deletes(self, deleted: np.ndarray | None, deletes_file: str | None) -> Segment:
         """The same immutable rows with another tombstone file."""
         twin = Segment(self.name, self.ids, self.vectors, self.cols, deleted, deletes_file)
-        if "_by_id" in self.__dict__:
-            twin.__dict__["_by_id"] = self.__dict__["_by_id"]
+        for cached in ("_by_id", "groups", "ivf", "_value_index"):  # what depends on the rows alone
+            if cached in self.__dict__:
+                twin.__dict__[cached] = self.__dict__[cached]
         return twin
 
 
@@ -108,13 +143,18 @@ class VectorState:
             return None
 
 
-class VectorStore:
+class VectorStore(VectorSearchMixin):
     """Immutable float32 segments plus tombstones, committed by replacing ``manifest.json``."""
 
-    def __init__(self, path: Path, dim: int, *, max_segments: int = 10):
+    def __init__(self, path: Path, dim: int, *, max_segments: int = 10, approximate: bool = False,
+                 approximate_min_rows: int = 50_000, probe: float = 0.05):
         self.path = path
         self.dim = dim
         self.max_segments = max_segments
+        self.approximate = approximate
+        self.approximate_min_rows = approximate_min_rows
+        self.probe = probe
+        self._ivf_lock = threading.Lock()
         self._signature: tuple[int, int, int] | None = None
         self._state = VectorState(0, {c: [] for c in CATEGORY_COLUMNS}, [])
         self._lock = threading.Lock()
@@ -189,74 +229,9 @@ class VectorStore:
         for seg in self.state().segments:
             rows = np.sort(seg.rows_of(wanted))
             if len(rows):
-                scores = np.asarray(seg.vectors[rows]) @ qvec
+                scores = matvec(seg.vectors[rows], qvec)
                 out.update(zip(seg.ids[rows].tolist(), scores.tolist(), strict=True))
         return out
-
-    def mask(self, state: VectorState, seg: Segment, filters: Filters,
-             allowed_ids: np.ndarray | None) -> np.ndarray | None:
-        """Rows of ``seg`` that are live and pass the filters; None means every row."""
-        mask = None if seg.deleted is None else ~seg.deleted
-
-        def narrow(selected: np.ndarray) -> None:
-            nonlocal mask
-            mask = selected if mask is None else (mask & selected)
-
-        for column, values in (("side", (filters.side,) if filters.side else ()), ("kind", filters.kinds),
-                               ("region", filters.regions), ("district", filters.districts),
-                               ("country", filters.countries), ("status", filters.statuses)):
-            if values:
-                codes = [c for c in (state.code(column, v) for v in values) if c is not None]
-                if len(codes) == 1:  # the usual case (one region, one side): a comparison beats isin
-                    narrow(seg.cols[column] == codes[0])
-                else:
-                    narrow(np.isin(seg.cols[column], np.asarray(codes, dtype=np.int32)))
-        orgs = seg.cols["organization_id"]
-        if filters.organization_id is not None:
-            narrow(orgs == filters.organization_id)
-        if filters.exclude_organization_ids:
-            narrow(~np.isin(orgs, np.asarray(filters.exclude_organization_ids, dtype=np.int64)))
-        if filters.ids is not None:
-            narrow(np.isin(seg.ids, np.asarray(filters.ids, dtype=np.int64)))
-        if filters.exclude_ids:
-            narrow(~np.isin(seg.ids, np.asarray(filters.exclude_ids, dtype=np.int64)))
-        if filters.active_on is not None:
-            day = day_number(filters.active_on)
-            narrow((seg.cols["starts_day"] <= day) & (seg.cols["ends_day"] >= day))
-        if allowed_ids is not None:
-            narrow(np.isin(seg.ids, allowed_ids))
-        return mask
-
-    def search(self, qvec: np.ndarray, filters: Filters, depth: int,
-               allowed_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The ``depth`` nearest live rows passing the filters: (ids, cosine) in descending order."""
-        state = self.state()
-        all_ids, all_scores = [], []
-        for seg in state.segments:
-            mask = self.mask(state, seg, filters, allowed_ids)
-            n = len(seg.ids)
-            if mask is None:
-                ids, scores = seg.ids, seg.vectors @ qvec
-            else:
-                rows = np.flatnonzero(mask)
-                if not len(rows):
-                    continue
-                if len(rows) < n // 3:  # selective: gather the rows, multiply fewer
-                    scores = np.asarray(seg.vectors[rows]) @ qvec
-                else:
-                    scores = (seg.vectors @ qvec)[rows]
-                ids = seg.ids[rows]
-            if len(scores) > depth:
-                top = np.argpartition(-scores, depth - 1)[:depth]
-                ids, scores = ids[top], scores[top]
-            all_ids.append(ids)
-            all_scores.append(np.asarray(scores, dtype=np.float32))
-        if not all_ids:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        ids = np.concatenate(all_ids)
-        scores = np.concatenate(all_scores)
-        order = np.lexsort((ids, -scores))[:depth]
-        return ids[order], scores[order]
 
     # -- writing (the caller holds the write lock)
 
@@ -318,6 +293,11 @@ class VectorStore:
 
     def _write_segment_arrays(self, name: str, ids: np.ndarray, matrix: np.ndarray,
                               cols: dict[str, np.ndarray]) -> None:
+        # Sorted by (side, status): a query filtering on those alone reads contiguous slices (Segment.groups).
+        order = np.lexsort((cols["status"], cols["side"]))
+        if not np.array_equal(order, np.arange(len(order))):
+            ids, matrix = ids[order], matrix[order]
+            cols = {c: col[order] for c, col in cols.items()}
         tmp = self.path / f".{name}.{uuid.uuid4().hex}.tmp"
         tmp.mkdir()
         np.save(tmp / "vectors.npy", np.ascontiguousarray(matrix, dtype=np.float32))

@@ -64,3 +64,14 @@ def test_update_delete_and_reindex_keep_serving(es, docs):
     assert es.current_indices() == [new] and new not in old
     assert es.count() == len(docs) - 1
     assert ids_of(es.search(Query(text="шлифовка")))[0] == 1
+
+
+@pytest.mark.parametrize("query", [Query(text="обработка"), Query(vector=unit(1), filters=Filters(side="offer")),
+                                   Query(text="работы", vector=unit(3))], ids=["text", "vector", "hybrid"])
+def test_ids_and_scores_alone_match_the_full_answer(es, query):
+    full = es.search(query)
+    bare = es.search(Query(text=query.text, vector=query.vector, filters=query.filters, count=False, fields=False))
+    assert [(h.id, h.score, h.vector_score) for h in bare.hits] == [(h.id, h.score, h.vector_score)
+                                                                     for h in full.hits]
+    assert full.hits and full.total >= len(full.hits) and bare.total is None
+    assert all(h.fields == {} for h in bare.hits)
