@@ -1,5 +1,6 @@
 """What each user receives by e-mail: per category of notification, ``off``, ``instant`` (one letter per
-notification, the ``notifications.email`` job) or ``daily`` (the ``notifications.digest`` job gathers them)."""
+notification, the ``notifications.email`` job) or ``daily`` (the ``notifications.digest`` job gathers them).
+Every category is instant until the user chooses otherwise (as the platform mailed before the choice existed)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -28,7 +29,7 @@ class Category:
 
 CATEGORIES: tuple[Category, ...] = (
     Category("messages", "Запросы предложений, сообщения и сделки", "instant", ("deal_",)),
-    Category("matches", "Новые совпадения: поставщики под потребности и потребности под предложения", "daily",
+    Category("matches", "Новые совпадения: поставщики под потребности и потребности под предложения", "instant",
              ("match_",)),
     Category("tenders", "Тендеры: новые предложения по лотам, итоги", "instant", ("tender_",)),
     Category("chains", "Цепочки кооперации: решения координатора", "instant", ("chain_",)),

@@ -34,7 +34,7 @@ def test_email_settings_are_saved_and_bad_input_is_named(client, db, parties):
     response = submit(client, "/notifications/settings", {"messages": "daily", "matches": "off", "tenders": "instant",
                                                           "chains": "weekly"})
     assert response.status_code == 422 and 'data-field="chains"' in page_text(response)
-    assert modes_for(p.buyer)["messages"] == "instant"  # nothing saved
+    assert modes_for(p.buyer)["messages"] == "instant" and modes_for(p.buyer)["matches"] == "instant"  # not saved
     response = submit(client, "/notifications/settings", {"messages": "daily", "matches": "off",
                                                           "tenders": "instant", "chains": "instant"})
     assert response.status_code == 302
