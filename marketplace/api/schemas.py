@@ -282,17 +282,54 @@ class MeSchema(Schema):
 # Input ---------------------------------------------------------------------------------------------
 
 
-class Text(fields.String):
-    """A string without NUL characters (PostgreSQL cannot store them) and with an upper bound on its length."""
+# What the API refuses, said in the document too (schemathesis' positive_data_acceptance holds the server to it):
+# no NUL anywhere (PostgreSQL cannot store it); a required text has a character that str.strip() keeps (the
+# services strip); a date's year is 1900–2200.
+NO_NUL = "^[^\\x00]*$"
+_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NOT_BLANK = f"^[^\\x00]*[^\\x00{_SPACE}][^\\x00]*$"
+YEAR_1900_2200 = "^(19[0-9][0-9]|2[01][0-9][0-9]|2200)-"
 
-    def __init__(self, *, max_length: int = 20000, **kwargs: Any):
-        super().__init__(validate=validate.Length(max=max_length), **kwargs)
+
+class Text(fields.String):
+    """A string without NUL characters (PostgreSQL cannot store them) and with an upper bound on its length;
+    ``blank=False`` (the default of a required one): not empty and not only whitespace (documented as a pattern)."""
+
+    def __init__(self, *, max_length: int = 20000, blank: bool | None = None, **kwargs: Any):
+        blank = not kwargs.get("required") if blank is None else blank  # a required text must say something
+        metadata = {"pattern": NO_NUL if blank else NOT_BLANK, **kwargs.pop("metadata", {})}
+        if not blank:
+            metadata.setdefault("minLength", 1)
+        super().__init__(validate=validate.Length(max=max_length), metadata=metadata, **kwargs)
+        self.blank = blank
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
             raise ValidationError("недопустимый символ NUL")
+        if not self.blank and not text.strip():
+            raise ValidationError("пустой текст")
         return text
+
+
+def RegionCode(**kwargs: Any) -> fields.String:  # noqa: N802
+    """A subject of the Federation by its two-digit code («27»), one of the 89 of the reference data."""
+    metadata = {"description": "Код субъекта РФ, «27».", **kwargs.pop("metadata", {})}
+    return fields.String(validate=validate.OneOf(region_codes()), metadata=metadata, **kwargs)
+
+
+def region_codes() -> list[str]:
+    import csv
+    from functools import cache
+    from pathlib import Path
+
+    @cache
+    def load() -> tuple[str, ...]:
+        path = Path(__file__).resolve().parents[1] / "refdata" / "data" / "regions.csv"
+        with path.open(encoding="utf-8") as handle:
+            return tuple(sorted(row["code"] for row in csv.DictReader(handle)))
+
+    return list(load())
 
 
 def Id(**kwargs: Any) -> fields.Integer:  # noqa: N802  (a field factory, named like the fields)
@@ -309,11 +346,13 @@ def _sane_date(value: date | datetime) -> None:
 
 
 def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
-    return fields.Date(validate=_sane_date, **kwargs)
+    metadata = {"pattern": YEAR_1900_2200, **kwargs.pop("metadata", {})}
+    return fields.Date(validate=_sane_date, metadata=metadata, **kwargs)
 
 
 def Moment(**kwargs: Any) -> fields.DateTime:  # noqa: N802
-    return fields.DateTime(validate=_sane_date, **kwargs)
+    metadata = {"pattern": YEAR_1900_2200, **kwargs.pop("metadata", {})}
+    return fields.DateTime(validate=_sane_date, metadata=metadata, **kwargs)
 
 
 CREATABLE_KINDS = sorted(k.value for k in (OFFER_KINDS | NEED_KINDS) - {ListingKind.TENDER_LOT})
@@ -336,7 +375,7 @@ def _parameter_input(key: str) -> fields.Raw:
 class ListingFieldsSchema(Schema):
     """The fields of an offer or a need, named as in the import format (docs/import-format.md)."""
 
-    title = Text(max_length=500)
+    title = Text(max_length=500, blank=False)
     description = Text()
     external_id = Text(max_length=128, allow_none=True, metadata={"description": "Ваш идентификатор, уникальный в "
                                                                                 "организации."})
@@ -348,7 +387,7 @@ class ListingFieldsSchema(Schema):
     price = Number(allow_none=True)
     budget = Number(allow_none=True)
     currency = Text(max_length=3)
-    region = Text(max_length=2, allow_none=True, metadata={"description": "Код субъекта РФ, «27»."})
+    region = RegionCode(allow_none=True)
     town = Text(max_length=200, allow_none=True)
     lead_time_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=3650))
     starts_on = Day(allow_none=True)
@@ -410,7 +449,7 @@ class VerifySchema(Schema):
 class OrganizationUpdateSchema(Schema):
     """Profile fields (the ИНН is the organization's identity and does not change)."""
 
-    name = Text(max_length=300)
+    name = Text(max_length=300, blank=False)
     ogrn = Text(max_length=15, allow_none=True)
     description = Text(allow_none=True)
     address = Text(allow_none=True)
@@ -418,12 +457,12 @@ class OrganizationUpdateSchema(Schema):
     email = Text(max_length=254, allow_none=True)
     phone = Text(max_length=40, allow_none=True)
     kind = fields.String(validate=validate.OneOf(["manufacturer", "buyer", "both"]))
-    region = Text(max_length=2, allow_none=True)
+    region = RegionCode(allow_none=True)
     town = Text(max_length=200, allow_none=True)
 
 
 class TenderFieldsSchema(Schema):
-    title = Text(max_length=500)
+    title = Text(max_length=500, blank=False)
     description = Text()
     visibility = fields.String(validate=validate.OneOf(["open", "closed"]))
     submission_deadline = Moment(allow_none=True, metadata={"description": "Без часового пояса — время региона "
@@ -447,7 +486,7 @@ class LotInputSchema(Schema):
     okpd2 = fields.List(Text(max_length=20), required=True, validate=validate.Length(max=50))
     quantity = Number(required=True)
     unit = Text(max_length=32, required=True)
-    region = Text(max_length=2, required=True)
+    region = RegionCode(required=True)
     town = Text(max_length=200, allow_none=True)
     delivery_deadline = Day(required=True)
     budget = Number(allow_none=True)

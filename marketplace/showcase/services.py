@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from marketplace.classifiers.models import ClassifierCode
 from marketplace.extensions import db
@@ -39,13 +40,18 @@ def organizations_by_region() -> list[DistrictCounts]:
     counts = dict(db.session.execute(
         select(Organization.region_code, func.count(Organization.id))
         .where(Organization.archived.is_(False)).group_by(Organization.region_code)).all())
-    districts = db.session.scalars(select(FederalDistrict).order_by(FederalDistrict.name)).all()
-    regions = db.session.scalars(select(Region).order_by(Region.name)).all()
-    out = []
-    for district in districts:
-        out.append(DistrictCounts(district.code, district.name, [
-            RegionCount(r.code, r.name, counts.get(r.code, 0)) for r in regions if r.district_code == district.code]))
-    return out
+    geography = reference("geography", _geography)
+    return [DistrictCounts(code, name, [RegionCount(r_code, r_name, counts.get(r_code, 0))
+                                        for r_code, r_name in regions])
+            for code, name, regions in geography]
+
+
+def _geography() -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """Districts by name, each with its regions by name: (code, name, [(region code, region name)])."""
+    regions = db.session.execute(select(Region.code, Region.name, Region.district_code).order_by(Region.name)).all()
+    return [(code, name, [(r.code, r.name) for r in regions if r.district_code == code])
+            for code, name in db.session.execute(select(FederalDistrict.code, FederalDistrict.name)
+                                                 .order_by(FederalDistrict.name))]
 
 
 def region_organizations(region_code: str) -> list[Organization]:
@@ -197,7 +203,8 @@ def region_towns(region_code: str, offer_filter: OfferFilter) -> list[TownCount]
 
 def filtered_region_organizations(region_code: str, offer_filter: OfferFilter, *,
                                   town_id: int | None = None) -> list[Organization]:
-    query = select(Organization).where(Organization.region_code == region_code, Organization.archived.is_(False))
+    query = (select(Organization).options(selectinload(Organization.town))
+             .where(Organization.region_code == region_code, Organization.archived.is_(False)))
     if town_id is not None:
         query = query.where(Organization.town_id == town_id)
     if offer_filter.active:
@@ -215,14 +222,47 @@ def organization_offers(organization: Organization) -> list[Listing]:
         Listing.status == ListingStatus.ACTIVE).order_by(Listing.kind, Listing.title)))
 
 
-def okpd2_sections() -> list[ClassifierCode]:
-    return list(db.session.scalars(select(ClassifierCode).where(ClassifierCode.scheme == "okpd2",
-                                                                ClassifierCode.level == 0)
-                                   .order_by(ClassifierCode.code)))
+@dataclass(frozen=True)
+class CodeChoice:
+    """An ОКПД2 section or class as the filter's select shows it (plain values: cached across requests)."""
+
+    code: str
+    name: str
+    section: str | None
 
 
-def okpd2_classes(section: str | None = None) -> list[ClassifierCode]:
-    query = select(ClassifierCode).where(ClassifierCode.scheme == "okpd2", ClassifierCode.level == 1)
+_choices: dict[Any, tuple[float, Any]] = {}
+# Reference data changes only with ``cosmos refdata load``: the filter's choices are read once a few minutes per
+# process, not on every page (tests read them every time).
+CHOICES_TTL_SECONDS = 300.0
+
+
+def reference(key: Any, load: Any) -> Any:
+    """``load()`` (plain values read from reference tables), kept ``CHOICES_TTL_SECONDS`` in this process."""
+    import time
+
+    from flask import current_app
+
+    now = time.monotonic()
+    cached = _choices.get(key)
+    if cached is not None and now - cached[0] < CHOICES_TTL_SECONDS and not current_app.testing:
+        return cached[1]
+    value = load()
+    _choices[key] = (now, value)
+    return value
+
+
+def _code_choices(level: int, section: str | None) -> list[CodeChoice]:
+    query = select(ClassifierCode.code, ClassifierCode.name, ClassifierCode.section).where(
+        ClassifierCode.scheme == "okpd2", ClassifierCode.level == level)
     if section:
         query = query.where(ClassifierCode.section == section)
-    return list(db.session.scalars(query.order_by(ClassifierCode.code)))
+    return [CodeChoice(*row) for row in db.session.execute(query.order_by(ClassifierCode.code))]
+
+
+def okpd2_sections() -> list[CodeChoice]:
+    return reference(("okpd2", 0, None), lambda: _code_choices(0, None))
+
+
+def okpd2_classes(section: str | None = None) -> list[CodeChoice]:
+    return reference(("okpd2", 1, section), lambda: _code_choices(1, section))

@@ -20,7 +20,9 @@ def _filter_context(offer_filter: services.OfferFilter) -> dict[str, object]:
     catalogue = current_catalogue()
     chosen = catalogue.get(offer_filter.operation) if offer_filter.operation else None
     return {"offer_filter": offer_filter, "filter_args": offer_filter.query_args(),
-            "operation_groups": operation_choices(catalogue), "chosen_operation": chosen,
+            "operation_groups": services.reference(("operation_choices", id(catalogue)),
+                                                   lambda: operation_choices(catalogue)),
+            "chosen_operation": chosen,
             "without_operation": {k: v for k, v in offer_filter.query_args().items() if k != "operation"},
             "sections": services.okpd2_sections(), "classes": services.okpd2_classes(offer_filter.section),
             "offer_kinds": sorted(((k.value, KIND_TITLES_RU[k]) for k in OFFER_KINDS), key=lambda kv: kv[1])}

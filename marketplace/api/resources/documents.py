@@ -63,7 +63,7 @@ def _document(document_id: int) -> Document:
 
 @bp.get("/documents")
 @operation("Файлы объекта (тем, кто видит объект)", TAG, query=DocumentQuery, response=DocumentSchema,
-           paginated=True)
+           paginated=True, errors=(404,))
 def list_documents(query: dict[str, Any]) -> Select[Any]:
     _owner_or_404(query["owner_kind"], query["owner_id"])
     return (select(Document).where(Document.owner_kind == query["owner_kind"],
@@ -73,7 +73,7 @@ def list_documents(query: dict[str, Any]) -> Select[Any]:
 
 @bp.post("/documents")
 @operation("Прикрепить файл (тип проверяется по содержимому)", TAG, response=DocumentSchema, status=201,
-           auth="required", multipart=UPLOAD)
+           auth="required", multipart=UPLOAD, errors=(404,))
 def upload_document() -> Document:
     kind = request.form.get("owner_kind") or ""
     owner_id = request.form.get("owner_id", type=int)

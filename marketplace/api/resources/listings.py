@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import fields, validate
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, with_polymorphic
 
 from marketplace.api.acting import acting_organization
 from marketplace.api.blueprint import api_user, bp
@@ -62,8 +62,10 @@ class ListingQuery(SideListingQuery):
 
 def visible_listings(user: Any) -> Select[Any]:
     """Listings ``user`` may see, by the one rule of ``core.permissions.can_view_listing`` (its SQL form); a page
-    loads their catalogue operations in one more query."""
-    stmt = select(Listing).options(selectinload(Listing.operation_links))
+    loads their codes and catalogue operations in one more query each, and every kind's own columns (one table)
+    with the rows, not one query per listing when they are read."""
+    listing = with_polymorphic(Listing, "*")
+    stmt = select(listing).options(selectinload(listing.operation_links), selectinload(listing.codes))
     clause = visible_listings_clause(user)
     return stmt if clause is None else stmt.where(clause)
 

@@ -15,7 +15,7 @@ from marketplace.api.acting import acting_organization
 from marketplace.api.blueprint import api_user, bp
 from marketplace.api.openapi import operation
 from marketplace.api.problems import Problem, validation_problem
-from marketplace.api.schemas import Text
+from marketplace.api.schemas import RegionCode, Text
 from marketplace.core.permissions import can_edit_listing
 from marketplace.extensions import db
 from marketplace.geo.models import Region
@@ -81,7 +81,7 @@ class MatchResultSchema(Schema):
 
 class AdHocMatchSchema(Schema):
     text = Text(required=True, max_length=2000, metadata={"example": "токарная обработка валов"})
-    region = Text(required=True, max_length=2, metadata={"description": "Субъект РФ доставки", "example": "27"})
+    region = RegionCode(required=True, metadata={"description": "Субъект РФ доставки", "example": "27"})
     kind = fields.String(load_default="purchase_request", validate=validate.OneOf(NEED_KINDS))
     okpd2 = fields.List(Text(max_length=20), load_default=list, validate=validate.Length(max=20))
     okved2 = fields.List(Text(max_length=20), load_default=list, validate=validate.Length(max=20))
