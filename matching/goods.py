@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from matching.morphology import FRAMING, Word, head, words
+from matching.morphology import FRAMING, Head, Word, head, words
 
 __all__ = ["GoodsError", "GoodsType", "GoodsVocabulary", "load_goods"]
 
@@ -163,7 +163,8 @@ class GoodsVocabulary:
             if old is None or (size, conf) > old[:2]:
                 best[term.goods] = (size, conf, covered)
 
-        head_lemma = self._head(ws, text)
+        h = head(text)
+        head_lemma = self._head(ws, h)
         if head_lemma is not None:
             n_text = max(len(text_lemmas), 1)
             for term in self._by_lemma.get(head_lemma, ()):
@@ -171,13 +172,16 @@ class GoodsVocabulary:
                     size = len(term.lemmas)
                     conf = (0.7 + 0.1 * (min(size, 4) - 1)) * (0.8 + 0.2 * min(1.0, size / n_text))
                     consider(term, size, conf, term.lemmas)
-        # An abbreviation names the thing when nothing names the head («ЖБИ», «ВВГнг 3×2,5»); beside a head that
-        # is recognised it is a qualifier («Кран-манипулятор на шасси КАМАЗ», «Шины КАМАЗ») and ranks below it.
-        qualifier = bool(best)
+        # An abbreviation names the thing when nothing names the head («ЖБИ», «ВВГнг 3×2,5») or when it qualifies
+        # the head noun itself («Плиты ДСП», «Сапоги ЭВА»); in another part of the text, beside a recognised head, it
+        # is a qualifier of something else («Кран-манипулятор на шасси КАМАЗ») and ranks below the head's types.
+        recognised = bool(best)
+        modifiers = h.modifiers if h is not None else frozenset()
         for w in ws:
             token = w.text
             if not is_abbreviation(token) and not (len(token) >= 3 and token.upper() in self._abbr):
                 continue
+            qualifier = recognised and token.lower() not in modifiers
             for term in self._abbr.get(token.upper(), ()):
                 consider(term, 0.5 if qualifier else 1.5, 0.5 if qualifier else 0.85, frozenset({token.lower()}))
         if not best:
@@ -188,10 +192,9 @@ class GoodsVocabulary:
         ranked = sorted(kept.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
         return [(self.types[gid], round(v[1], 3)) for gid, v in ranked[:top]]
 
-    def _head(self, ws: list[Word], text: str) -> str | None:
+    def _head(self, ws: list[Word], h: Head | None) -> str | None:
         """The head noun's lemma (:func:`matching.morphology.head`), or an earlier trade word pymorphy guessed as a
         verb that the vocabulary knows as a noun («Керамогранит 60×60», «Куплю стекложгут»)."""
-        h = head(text)
         for w in ws:
             if w.pos in _GUESSED_POS:
                 lem = _lemma(w)
