@@ -24,8 +24,11 @@ tantivy writer is opened for the write and dropped after it, never held between 
   longer named by the manifest are unlinked; a reader that already mapped them keeps its mapping (POSIX), and a
   reader that loses the race to open one re-reads the manifest and tries again. Small segments are merged
   (rewritten without their deleted rows) when there are more than ``max_segments``.
-- The two halves commit one after the other (words first). In the moment between, a reader can see a listing's
-  new words with its old vector; a vector hit whose listing is no longer in the word index is dropped.
+- The two halves commit one after the other: words first when listings are added or replaced, vectors first when
+  they are deleted or cleared. So every live vector has its listing in the word index at every moment, and a
+  vector hit needs no check there (``Query(fields=False)`` reads no stored field at all); in the moment between, a
+  reader can see a listing's new words with its old vector, or a listing's words without its vector. A crash in
+  between leaves words without a vector, which :meth:`EmbeddedBackend.ids` reports as never updated.
 
 Vector search is exact by default (:mod:`search.vector_scan`): segments are sorted by (side, status), so a filter on
 those alone multiplies contiguous slices; other filters compute masks on in-memory category columns, then either
@@ -313,12 +316,12 @@ class EmbeddedBackend(QueryMixin, SearchBackend):
         if not ids:
             return
         with self._write_lock():
+            self._vectors.write([], ids)  # vectors first: a live vector always has its words (see the docstring)
             writer = self._writer(small=True)
             try:
                 for doc_id in ids:
                     writer.delete_documents_by_term("id", doc_id)
                 writer.commit()
-                self._vectors.write([], ids)
             except BaseException:
                 writer.rollback()
                 raise
@@ -327,11 +330,11 @@ class EmbeddedBackend(QueryMixin, SearchBackend):
 
     def clear(self) -> None:
         with self._write_lock():
+            self._vectors.clear()
             writer = self._writer(small=True)
             try:
                 writer.delete_all_documents()
                 writer.commit()
-                self._vectors.clear()
             finally:
                 writer.wait_merging_threads()
 

@@ -274,9 +274,8 @@ class QueryMixin:
 
         if query.fields:
             sources = self._sources(searcher, [i for i, _ in page])
-        else:  # ids and scores only: check the vector-only hits are in the word index (a torn write), decode nothing
-            sources = dict.fromkeys([i for i, _ in page if i in text_scores], {})
-            sources.update(dict.fromkeys(self._indexed(searcher, [i for i, _ in page if i not in text_scores]), {}))
+        else:  # ids and scores only; every live vector has its words (writes order the two commits so)
+            sources = dict.fromkeys([i for i, _ in page], {})
         hits = tuple(Hit(id=i, score=float(s), text_score=text_scores.get(i), vector_score=vector_scores.get(i),
                          fields=sources[i]) for i, s in page if i in sources)
         facets = self._facets(searcher, parts, query.facets) if query.facets else {}
@@ -317,14 +316,6 @@ class QueryMixin:
         vector_scores.update(extra)
         page = ranked[query.offset: query.offset + query.k]
         return page, parts, lexical_total + len(extra), text_scores, vector_scores
-
-    def _indexed(self, searcher: tantivy.Searcher, ids: Sequence[int]) -> list[int]:
-        """Those of ``ids`` that the word index holds (one term-set search, fast-field ids, no stored fields)."""
-        if not ids:
-            return []
-        result = searcher.search(tantivy.Query.term_set_query(self._schema, "id", list(ids)), len(ids) * 2,
-                                 count=False)
-        return searcher.fast_field_values("id", [a for _, a in result.hits])
 
     def _sources(self, searcher: tantivy.Searcher, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         if not ids:

@@ -198,7 +198,7 @@ class VectorStore(VectorSearchMixin):
                 segments.append(known)
                 continue
             seg_dir = self.path / entry["name"]
-            vectors = np.load(seg_dir / "vectors.npy", mmap_mode="r")
+            vectors = np.load(seg_dir / "vectors.npy", mmap_mode="r").view(np.ndarray)  # no memmap wrapping per use
             ids = np.load(seg_dir / "ids.npy")
             with np.load(seg_dir / "cols.npz") as npz:
                 cols = {name: npz[name] for name in npz.files}

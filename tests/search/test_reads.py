@@ -92,3 +92,35 @@ def test_elastic_hybrid_without_fields_fetches_only_missing_vectors():
     nine = next(h for h in result.hits if h.id == 9)
     assert nine.vector_score == pytest.approx(float(unit(9) @ unit(9)), abs=1e-5)
     assert [c[1:] for c in client.calls if c[0] == "mget"] == [(["9"], ["vector"])]
+
+
+def test_a_delete_drops_the_vector_before_the_words(tmp_path, docs):
+    """Between the two commits of a delete another reader sees the words without the vector, never a vector whose
+    listing has left the word index: the ids-only answer needs no check there."""
+    writer = open_backend(f"embedded://{tmp_path / 'index'}", dim=DIM)
+    reader = open_backend(f"embedded://{tmp_path / 'index'}", dim=DIM)
+    writer.index(docs)
+    seen = []
+    make_writer = writer._writer
+
+    def spying_writer(small=False):
+        real = make_writer(small)
+
+        class Spy:
+            def __getattr__(self, name):
+                return getattr(real, name)
+
+            def commit(self):
+                hits = reader.search(Query(vector=unit(4), k=10, count=False, fields=False)).hits
+                seen.append(([h.id for h in hits], reader.get(4) is not None))
+                return real.commit()
+        return Spy()
+
+    writer._writer = spying_writer
+    writer.delete([4])
+    (vector_hits, words_still_there), = seen
+    assert 4 not in vector_hits and words_still_there  # the vector went first, the words were still there
+    assert all(reader.get(i) is not None for i in vector_hits)
+    assert reader.get(4) is None and 4 not in [h.id for h in reader.search(Query(vector=unit(4), k=10)).hits]
+    writer.close()
+    reader.close()
