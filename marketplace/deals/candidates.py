@@ -74,9 +74,18 @@ def _match_candidates(user: Any, need: Listing, checked_match: int | None) -> li
             continue
         seen.add(offer.organization_id)
         out.append(Candidate(offer.organization, offer, row.id, checked=row.id == checked_match,
-                             note=f"{offer.title} · {row.tier}"))
+                             note=f"{offer.title} · {_tier_title(row.tier)}"))
     out.sort(key=lambda c: not c.checked)
     return out[:MAX_CANDIDATES]
+
+
+def _tier_title(label: str) -> str:
+    from matching.geo import ProcurementTier
+
+    try:
+        return ProcurementTier.from_label(label).title_ru
+    except (KeyError, ValueError):
+        return label
 
 
 def candidates_for(user: Any, buyer: Organization, origin: Mapping[str, Any]) -> Found:
