@@ -23,7 +23,13 @@ def unread_notifications() -> int:
     """The bell's number: unread notifications of the current user's organizations."""
     if not getattr(current_user, "is_authenticated", False):
         return 0
-    return services.unread_count(current_user)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return services.unread_count(current_user)
+    except SQLAlchemyError:  # the error page of an unreachable database still renders, without the number
+        db.session.rollback()
+        return 0
 
 
 def _safe_link(link: str | None) -> str:
