@@ -79,6 +79,13 @@ def _lemma(w: Word) -> str | None:
     return lemma if len(lemma) > 1 and lemma not in _WEAK else None
 
 
+def _lower_abbreviation(token: str) -> bool:
+    """«дсп», «лдсп», «пвх» written in lower case still read as abbreviations: three letters or more and (almost) no
+    vowels, so that a word («дом», «кран») is never taken for one."""
+    vowels = sum(c in "аеёиоуыэюяaeiouy" for c in token.lower())
+    return len(token) >= 3 and vowels * 4 <= len(token)
+
+
 def content_lemmas(text: str) -> frozenset[str]:
     """Lemmas of the content words, abbreviations included (pymorphy gives «ДСП» no part of speech)."""
     return frozenset(lem for lem in map(_lemma, words(text)) if lem)
@@ -179,7 +186,7 @@ class GoodsVocabulary:
         modifiers = h.modifiers if h is not None else frozenset()
         for w in ws:
             token = w.text
-            if not is_abbreviation(token) and not (len(token) >= 3 and token.upper() in self._abbr):
+            if not is_abbreviation(token) and not (_lower_abbreviation(token) and token.upper() in self._abbr):
                 continue
             qualifier = recognised and token.lower() not in modifiers
             for term in self._abbr.get(token.upper(), ()):
