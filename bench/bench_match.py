@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_search as bs  # noqa: E402
-from bench_peer import BarePeer, load, rrf  # noqa: E402
+from bench_peer import BarePeer, limit_blas, load, rrf  # noqa: E402
 
 from matching.matcher import InMemoryLookup, ListingSpec, Matcher  # noqa: E402
 from matching.policy import ProcurementPolicy  # noqa: E402
@@ -96,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--profile", action="store_true", help="print where the matching time goes (cProfile)")
     parser.add_argument("--ann", action="store_true", help="open the index with its approximate vector option")
+    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads of this process (0: default)")
     args = parser.parse_args(argv)
+    limit_blas(args.blas_threads)
     if args.n < 1 or args.needs < 1:
         parser.error("--n and --needs must be positive")
 
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     encoder = bs.BuiltinBenchEncoder(names)
     print(f"encoder fitted on {len(names)} names in {time.perf_counter() - t0:.1f} s (not timed below)")
 
-    opts = {"approximate": True} if args.ann else {}
+    opts = {"approximate": True, "approximate_min_rows": 10_000} if args.ann else {}
     docs = bs.synthesise(1, args.n, codes, regions, None, rng)
     docs = [replace(d, side="offer", kind=bs.OFFER_KINDS[i % 4]) for i, d in enumerate(docs)]
     specs = []

@@ -22,6 +22,22 @@ def load() -> str:
     return f"load {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
+_LIMITS: list = []
+
+
+def limit_blas(threads: int) -> str:
+    """Cap the BLAS threads of the whole bench process (product and peer alike); 0 leaves the default. Returns a
+    line saying what the BLAS libraries run with."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    if threads > 0:
+        _LIMITS.append(threadpool_limits(limits=threads, user_api="blas"))
+    line = ", ".join(f"{i['internal_api']} {i['num_threads']} threads" for i in threadpool_info()
+                     if i["user_api"] == "blas")
+    print(f"BLAS: {line}")
+    return line
+
+
 def rrf(lists: Iterable[Sequence[int]], k: int = 60) -> list[tuple[int, float]]:
     """Reciprocal rank fusion: sum of 1 / (k + rank) over the lists an id appears in."""
     scores: dict[int, float] = {}
@@ -142,3 +158,32 @@ class BarePeer:
         words = self.text(text, region, depth)
         vec_ids, _ = self.vector(qvec, None if region is None else self.region_rows(region), depth)
         return [i for i, _ in rrf([words, vec_ids.tolist()])[:k]]
+
+
+def stats(samples: list[float]) -> tuple[float, float, float]:
+    ms = np.asarray(samples) * 1000
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), float(ms.max())
+
+
+def same_top(got: list[int], want: list[int], scores: dict[int, float]) -> bool:
+    """Equal id lists, or lists that differ only among ids whose exact cosines tie (to 1e-6) at the boundary."""
+    if got == want:
+        return True
+    if len(got) != len(want):
+        return False
+    return all(a == b or abs(scores.get(a, 9) - scores.get(b, -9)) < 1e-6 for a, b in zip(got, want, strict=True))
+
+
+def scale_table(table: list[tuple[int, dict[str, tuple[float, float]]]]) -> None:
+    modes = ("hybrid", "hybrid ids", "peer hybrid", "vector broad", "peer vector broad", "text", "peer text")
+    print(f"\nscale ({load()}): p50 / p95 in ms")
+    print(f"{'n':>10}" + "".join(f"{m:>22}" for m in modes) + f"{'hybrid ratio p50/p95':>24}")
+    for n, fig in table:
+        row = "".join(f"{fig[m][0]:12.2f} /{fig[m][1]:7.2f}" for m in modes)
+        print(f"{n:>10,}{row}{fig['hybrid'][0] / fig['peer hybrid'][0]:14.2f}x /"
+              f"{fig['hybrid'][1] / fig['peer hybrid'][1]:5.2f}x")
+    logn = np.log([n for n, _ in table])
+    for mode in modes:
+        for i, name in ((0, "p50"), (1, "p95")):
+            slope = np.polyfit(logn, np.log([fig[mode][i] for _, fig in table]), 1)[0]
+            print(f"fitted exponent: {mode} {name} ~ N^{slope:.2f}")

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_peer import BarePeer, load  # noqa: E402
+from bench_peer import BarePeer, limit_blas, load, same_top, scale_table, stats  # noqa: E402
 
 from search import Document, Filters, Query, open_backend  # noqa: E402
 
@@ -160,18 +160,12 @@ def disk_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def stats(samples: list[float]) -> tuple[float, float, float]:
-    ms = np.asarray(samples) * 1000
-    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), float(ms.max())
-
-
-def same_top(got: list[int], want: list[int], scores: dict[int, float]) -> bool:
-    """Equal id lists, or lists that differ only among ids whose exact cosines tie (to 1e-6) at the boundary."""
-    if got == want:
-        return True
-    if len(got) != len(want):
-        return False
-    return all(a == b or abs(scores.get(a, 9) - scores.get(b, -9)) < 1e-6 for a, b in zip(got, want, strict=True))
+def ids_only(**fields) -> Query:
+    """The query as the matcher asks it (no total, no stored fields); the plain query for code before issue 16."""
+    try:
+        return Query(**fields, count=False, fields=False)
+    except TypeError:
+        return Query(**fields)
 
 
 class Run:
@@ -182,6 +176,9 @@ class Run:
         self.times: dict[str, list[float]] = {}
         self.peer_times: dict[str, list[float]] = {}
         self.tops: dict[str, list[list[int]]] = {}
+        self.scored: dict[str, list[list[tuple[int, float]]]] = {}
+        self.recall: dict[int, list[float]] = {}
+        self.approximate = bool(getattr(getattr(backend, "_vectors", None), "approximate", False))
         self.wrong_region = self.vector_mismatch = self.checked_hits = self.empty = 0
 
     def product(self, mode: str, query: Query):
@@ -189,6 +186,7 @@ class Run:
         result = self.backend.search(query)
         self.times.setdefault(mode, []).append(time.perf_counter() - t)
         self.tops.setdefault(mode, []).append([h.id for h in result.hits])
+        self.scored.setdefault(mode, []).append([(h.id, h.score) for h in result.hits])
         return result
 
     def bare(self, mode: str, fn, *args):
@@ -212,14 +210,20 @@ class Run:
         self.bare("hybrid", peer.hybrid, text, vector, region)
         exact = dict(zip(want.tolist(), scores.tolist(), strict=True))
         self.vector_mismatch += not same_top(self.tops["vector"][-1], want.tolist(), exact)
+        # what the matcher asks: ids and scores, no total, no stored fields
+        self.product("hybrid ids", ids_only(text=text, vector=vector, filters=filters))
         self.product("hybrid+facets", Query(text=text, vector=vector, filters=filters, facets=("kind", "okpd2_class")))
         self.product("prefix", Query(text=text[: max(3, len(text) - 2)], prefix=True, filters=filters))
         # a broad filter (the matcher's side = offer) against one pass of the peer over the whole matrix
-        broad = self.product("vector broad", Query(vector=vector, filters=Filters(side="offer")))
+        broad = self.product("vector broad", ids_only(vector=vector, filters=Filters(side="offer")))
         self.bare("vector broad", peer.vector, vector, None, 10)
-        want, scores = peer.vector(vector, peer.side_rows("offer"), 10)
+        want, scores = peer.vector(vector, peer.side_rows("offer"), 100)
         exact = dict(zip(want.tolist(), scores.tolist(), strict=True))
-        self.vector_mismatch += not same_top([h.id for h in broad.hits], want.tolist(), exact)
+        self.vector_mismatch += not same_top([h.id for h in broad.hits], want[:10].tolist(), exact)
+        self.recall.setdefault(10, []).append(len({h.id for h in broad.hits} & set(want[:10].tolist())) / 10)
+        if self.approximate:  # the matcher's depth
+            deep = self.backend.search(ids_only(vector=vector, filters=Filters(side="offer"), k=100))
+            self.recall.setdefault(100, []).append(len({h.id for h in deep.hits} & set(want.tolist())) / 100)
 
     def report(self, n: int, queries: int) -> dict[str, tuple[float, float]]:
         print(f"\nn={n:,}, {queries} queries per mode, top-10 ({load()})")
@@ -228,21 +232,26 @@ class Run:
         for mode, samples in self.times.items():
             p50, p95, _ = stats(samples)
             out[mode] = (p50, p95)
-            peer_mode = {"hybrid+facets": "hybrid", "prefix": "text"}.get(mode, mode)
+            peer_mode = {"hybrid+facets": "hybrid", "hybrid ids": "hybrid", "prefix": "text"}.get(mode, mode)
             q50, q95, _ = stats(self.peer_times[peer_mode])
             note = "" if peer_mode == mode else f"  (peer: {peer_mode})"
             print(f"{mode:<14}{p50:10.2f} ms{p95:7.2f} ms{q50:8.2f} ms{q95:7.2f} ms{p50 / q50:10.2f}x"
                   f"{p95 / q95:6.2f}x{note}")
             if peer_mode == mode:
                 out["peer " + mode] = (q50, q95)
-        print(f"checks: vector top-10 = exact numpy top-10 in {2 * queries - self.vector_mismatch}/{2 * queries}; "
+        same = sum(a == b for a, b in zip(self.tops["hybrid"], self.tops["hybrid ids"], strict=True))
+        print(f"checks: hybrid ids-only top-10 = hybrid top-10 in {same}/{queries}; "
+              f"vector top-10 = exact numpy top-10 in {2 * queries - self.vector_mismatch}/{2 * queries}; "
               f"hits outside the query's region {self.wrong_region} of {self.checked_hits}; "
               f"hybrid queries with no hit {self.empty}")
+        print("broad vector (side=offer) recall against exact numpy: " + ", ".join(
+            f"top-{k} {np.mean(v):.4f} (min {min(v):.2f})" for k, v in sorted(self.recall.items()))
+              + (" [approximate]" if self.approximate else " [exact]"))
         return out
 
     def check_reference(self, path: Path, key: dict) -> None:
         modes = ("text", "vector", "hybrid", "vector broad")
-        tops = {m: self.tops[m] for m in modes}
+        tops = {m: [[[i, round(s, 5)] for i, s in top] for top in self.scored[m]] for m in modes}
         if not path.exists():
             path.write_text(json.dumps({"key": key, "tops": tops}))
             print(f"reference top-10 written to {path}")
@@ -272,7 +281,7 @@ def build_encoder(args):
     return encoder
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> list:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, nargs="+", default=[100_000], help="listings to index (several: a scale "
                         "table, each size built by adding to the previous one)")
@@ -291,15 +300,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the index directory")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--reference", type=Path, default=None,
-                        help="JSON of every top-10: written when missing, else compared (the largest --n)")
+                        help="JSON of every top-10 with its scores: written when missing, else compared (the "
+                        "largest --n). Text ties are broken by tantivy's segment order, which differs between two "
+                        "builds: compare on one index (--dir D --keep, then --search-only --dir D with each code)")
+    parser.add_argument("--approximate", action="store_true", help="open the index with approximate=True (its "
+                        "recall against the exact top-10 and top-100 is printed)")
+    parser.add_argument("--probe", type=float, default=0.05, help="share of inverted lists probed (--approximate)")
+    parser.add_argument("--search-only", action="store_true",
+                        help="time the queries on the listings already in --dir (one --n, the same --seed)")
+    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads of this process, product and "
+                        "peer alike (0: the library's default; on shared cores more than one adds a scheduler wait)")
     args = parser.parse_args(argv)
     sizes = sorted(set(args.n))
+    limit_blas(args.blas_threads)
+    opts = {"approximate": True, "probe": args.probe} if args.approximate else {}
 
     codes = load_okpd2(args.okpd2)
     regions = load_regions(args.regions)
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="bench-search-"))
-    backend = open_backend(f"embedded://{workdir.resolve()}", dim=args.dim)
-    backend.clear()
+    backend = open_backend(f"embedded://{workdir.resolve()}", dim=args.dim, **opts)
+    if args.search_only:
+        if args.dir is None or len(sizes) != 1 or backend.count() != sizes[0]:
+            parser.error(f"--search-only needs --dir holding exactly --n listings ({backend.count()} there)")
+    else:
+        backend.clear()
     encoder = build_encoder(args)
     code_vectors = np.stack([encoder.encode(name) for _, name in codes]) if args.encoder == "hashing" else None
     peer = BarePeer(args.dim)
@@ -323,7 +347,7 @@ def main(argv: list[str] | None = None) -> None:
                 vectors = encoder.encode_many([f"{d.title}. {d.description}" for d in batch])
                 batch = [replace(d, vector=v) for d, v in zip(batch, vectors, strict=True)]
                 encode_seconds += time.perf_counter() - started
-            done += backend.index(batch)
+            done += len(batch) if args.search_only else backend.index(batch)
             index_seconds += time.perf_counter() - started
             peer.add(batch)
             for d in batch:
@@ -331,9 +355,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  indexed {done:>9,}  {done / index_seconds:8,.0f} listings/s ({load()})", flush=True)
         assert backend.count() == n, (backend.count(), n)
         peer.freeze()
-        print(f"indexing {n:,} listings: {n / index_seconds:,.0f} listings/s ({args.encoder} encoder"
-              + (f"; encoding alone {n / encode_seconds:,.0f}/s, index writes "
-                 f"{n / (index_seconds - encode_seconds):,.0f}/s)" if encode_seconds else ")"))
+        if not args.search_only:
+            print(f"indexing {n:,} listings: {n / index_seconds:,.0f} listings/s ({args.encoder} encoder"
+                  + (f"; encoding alone {n / encode_seconds:,.0f}/s, index writes "
+                     f"{n / (index_seconds - encode_seconds):,.0f}/s)" if encode_seconds else ")"))
         run = Run(backend, peer, region_of)
         for text, vector, region in queries[:20]:  # warm the page cache and the readers
             backend.search(Query(text=text, vector=vector, filters=Filters(regions=(region,))))
@@ -354,21 +379,7 @@ def main(argv: list[str] | None = None) -> None:
     backend.close()
     if not args.keep and args.dir is None:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def scale_table(table: list[tuple[int, dict[str, tuple[float, float]]]]) -> None:
-    modes = ("hybrid", "peer hybrid", "vector broad", "peer vector broad", "text", "peer text")
-    print(f"\nscale ({load()}): p50 / p95 in ms")
-    print(f"{'n':>10}" + "".join(f"{m:>22}" for m in modes) + f"{'hybrid ratio p50/p95':>24}")
-    for n, fig in table:
-        row = "".join(f"{fig[m][0]:12.2f} /{fig[m][1]:7.2f}" for m in modes)
-        print(f"{n:>10,}{row}{fig['hybrid'][0] / fig['peer hybrid'][0]:14.2f}x /"
-              f"{fig['hybrid'][1] / fig['peer hybrid'][1]:5.2f}x")
-    logn = np.log([n for n, _ in table])
-    for mode in modes:
-        for i, name in ((0, "p50"), (1, "p95")):
-            slope = np.polyfit(logn, np.log([fig[mode][i] for _, fig in table]), 1)[0]
-            print(f"fitted exponent: {mode} {name} ~ N^{slope:.2f}")
+    return table
 
 
 if __name__ == "__main__":
