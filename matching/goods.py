@@ -9,13 +9,16 @@ colloquial and ГОСТ forms.
 Recognition (:meth:`GoodsVocabulary.recognize`) reads Russian lemmas (:mod:`matching.morphology`). A term matches a
 text when
 
-* all its content lemmas are in the text and the term contains the text's head noun lemma — so «Ящики пластиковые
-  для овощей» are boxes, not vegetables, and «Пластиковые окна» are not plastic boxes; or
-* the term is an upper-case abbreviation («ДСП», «ГКЛ», «ЖБИ», «А500С») found as a token of the text.
+* all its content lemmas are in the text and its head noun is the text's head noun (the first noun that is not a
+  framing word such as «поставка») — so «Ящики пластиковые для овощей» are boxes, not vegetables, «Овощи в
+  пластиковых ящиках» are vegetables, and «Пластиковые окна» are not plastic boxes; an adjective alone names nothing;
+* or the term is an abbreviation («ДСП», «ГКЛ», «ЖБИ», «А500С»: one token with two capitals) found as a token of
+  the text («лдсп» in lower case too, when the token has almost no vowels). Beside a recognised head noun, an
+  abbreviation outside the head's own phrase is a qualifier and ranks below it («Кран-манипулятор на шасси КАМАЗ»).
 
-Longer terms win; a type whose best term is a strict subset of another match's lemmas is dropped («Запорная
-арматура» is valves, not rebar). Candidate terms come from an index lemma → terms, so one text takes well under a
-millisecond after load.
+Longer terms win; a type whose best term's words are a strict part of another match's is dropped («Запорная
+арматура» is valves, not rebar). Candidates come from an index head lemma → terms, so one text takes a few hundredths
+of a millisecond after load (pymorphy's analysis of a word is memoised by :mod:`matching.morphology`).
 """
 from __future__ import annotations
 
@@ -96,7 +99,8 @@ class GoodsVocabulary:
 
     def __init__(self, types: Iterable[GoodsType]) -> None:
         self.types: dict[str, GoodsType] = {}
-        self._by_lemma: dict[str, list[_Term]] = {}
+        self._by_head: dict[str, list[_Term]] = {}   # a term's head noun lemma → the terms
+        self._words: set[str] = set()                 # every content lemma of every term
         self._abbr: dict[str, list[_Term]] = {}
         for t in types:
             if t.id in self.types:
@@ -115,9 +119,12 @@ class GoodsVocabulary:
                 if not lem or lem in seen:
                     continue
                 seen.add(lem)
-                term = _Term(t.id, text, lem, False)
-                for lemma in lem:
-                    self._by_lemma.setdefault(lemma, []).append(term)
+                ws = words(text)
+                key_lemma = _head_lemma(ws, head(text), None)
+                if key_lemma not in lem:  # no noun in the term: its first content word
+                    key_lemma = next(x for x in map(_lemma, ws) if x)
+                self._by_head.setdefault(key_lemma, []).append(_Term(t.id, text, lem, False))
+                self._words |= lem
 
     # -- building ----------------------------------------------------------------------------------------------
     @classmethod
@@ -161,7 +168,7 @@ class GoodsVocabulary:
         text_lemmas: set[str] = set()
         for w in ws:
             lem = _lemma(w)
-            if lem and (w.pos not in _GUESSED_POS or lem in self._by_lemma):  # a real verb («куплю») is no content
+            if lem and (w.pos not in _GUESSED_POS or lem in self._words):  # a real verb («куплю») is no content
                 text_lemmas.add(lem)
         best: dict[str, tuple[float, float, frozenset[str]]] = {}
 
@@ -171,10 +178,10 @@ class GoodsVocabulary:
                 best[term.goods] = (size, conf, covered)
 
         h = head(text)
-        head_lemma = self._head(ws, h)
+        head_lemma = _head_lemma(ws, h, self._words)
         if head_lemma is not None:
             n_text = max(len(text_lemmas), 1)
-            for term in self._by_lemma.get(head_lemma, ()):
+            for term in self._by_head.get(head_lemma, ()):
                 if term.lemmas <= text_lemmas:
                     size = len(term.lemmas)
                     conf = (0.7 + 0.1 * (min(size, 4) - 1)) * (0.8 + 0.2 * min(1.0, size / n_text))
@@ -199,24 +206,25 @@ class GoodsVocabulary:
         ranked = sorted(kept.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
         return [(self.types[gid], round(v[1], 3)) for gid, v in ranked[:top]]
 
-    def _head(self, ws: list[Word], h: Head | None) -> str | None:
-        """The head noun's lemma (:func:`matching.morphology.head`), or an earlier trade word pymorphy guessed as a
-        verb that the vocabulary knows as a noun («Керамогранит 60×60», «Куплю стекложгут»)."""
-        for w in ws:
-            if w.pos in _GUESSED_POS:
-                lem = _lemma(w)
-                if lem in self._by_lemma and lem not in FRAMING:
-                    return lem
-            elif h is not None and w.pos == "NOUN" and w.lemma == h.lemma:
-                break
-        return h.lemma if h is not None else None
-
     def codes(self, text: str, top: int = 3) -> list[str]:
         """The ОКПД2 codes of the recognised types, in order, without repeats."""
         out: list[str] = []
         for t, _ in self.recognize(text, top):
             out.extend(c for c in t.okpd2 if c not in out)
         return out
+
+
+def _head_lemma(ws: list[Word], h: Head | None, known: set[str] | None) -> str | None:
+    """The head noun's lemma (:func:`matching.morphology.head`), or an earlier trade word pymorphy guessed as a verb
+    form that is a noun here («Керамогранит 60×60», «Куплю стекложгут»; in a text, only a word the vocabulary knows)."""
+    for w in ws:
+        if w.pos in _GUESSED_POS:
+            lem = _lemma(w)
+            if lem and (known is None or lem in known) and lem not in FRAMING:
+                return lem
+        elif h is not None and w.pos == "NOUN" and w.lemma == h.lemma:
+            break
+    return h.lemma if h is not None else None
 
 
 def load_goods(path: str | Path, known_codes: set[str] | None = None) -> GoodsVocabulary:
