@@ -24,6 +24,7 @@ DIVISIONS = {
     "27-electrical.yaml": ("27",),
     "28-machinery.yaml": ("28",),
     "29-30-vehicles.yaml": ("29", "30"),
+    "31-32-furniture-ppe-misc.yaml": ("31", "32"),
 }
 
 
