@@ -112,7 +112,7 @@ class CodeSuggester:
     def __init__(self, classifiers: Mapping[str, CodeClassifier], catalogue=None, *, head_weight: float = 0.0,
                  cross_weight: Mapping[str, float] | None = None, catalogue_weight: float = 1.0,
                  trade_penalty: float = 0.3, head_word_weight: float = 0.1, secondary_share: float = 0.6,
-                 product_penalty: float = 0.2):
+                 product_penalty: float = 0.2, goods=None, goods_weight: float = 1.0):
         self.classifiers = dict(classifiers)
         self.catalogue = catalogue
         self.head_weight = head_weight
@@ -122,6 +122,8 @@ class CodeSuggester:
         self.head_word_weight = head_word_weight
         self.secondary_share = secondary_share
         self.product_penalty = product_penalty
+        self.goods = goods
+        self.goods_weight = goods_weight
         self._classes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._trade: dict[str, np.ndarray] = {}
         self._prior: dict[str, np.ndarray] = {}
@@ -233,6 +235,25 @@ class CodeSuggester:
                     hit = True
         return out * np.float32(self.catalogue_weight) if hit else None
 
+    def _goods_boost(self, scheme: str, texts: Sequence[str]) -> np.ndarray | None:
+        """Product types the goods vocabulary recognises («Плиты ДСП», «Гипсокартон») add their ОКПД2 codes, by
+        confidence, like an operation's codes, unless the text asks for a service; ОКВЭД2 hears of them through the
+        class vote."""
+        if self.goods is None or not self.goods_weight or scheme != "okpd2":
+            return None
+        codes = self.classifiers[scheme].codes_.astype(str)
+        out = np.zeros((len(texts), len(codes)), dtype=np.float32)
+        hit = False
+        for row, text in enumerate(texts):
+            if _is_service(text) or self._starts_with_service(text_head(text) or text):
+                continue  # «услуги буксирных судов» asks for towing, not for a tug
+            for kind, confidence in self.goods.recognize(text, top=3):
+                for code in kind.okpd2:
+                    mask = np.char.startswith(codes, code) | np.isin(codes, [code[:n] for n in range(5, len(code))])
+                    out[row, mask] = np.maximum(out[row, mask], np.float32(confidence))
+                    hit = True
+        return out * np.float32(self.goods_weight) if hit else None
+
     def decision_function(self, texts: Sequence[str], scheme: str) -> np.ndarray:
         """Scores of every code of ``scheme`` (columns in the order of its classifier's ``codes_``)."""
         if scheme not in self.classifiers:
@@ -255,8 +276,10 @@ class CodeSuggester:
 
     def _base(self, scheme: str, texts: Sequence[str], heads: Sequence[str]) -> np.ndarray:
         scores = self._own(scheme, texts, heads)
-        boost = self._catalogue_boost(scheme, texts)
-        return scores if boost is None else scores + boost
+        for boost in (self._catalogue_boost(scheme, texts), self._goods_boost(scheme, texts)):
+            if boost is not None:
+                scores = scores + boost
+        return scores
 
     def predict_many(self, texts: Sequence[str], scheme: str, top: int = 10) -> list[list[CodeSuggestion]]:
         if scheme not in self.classifiers:

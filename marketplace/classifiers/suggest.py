@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
@@ -122,8 +123,20 @@ def get_suggester(progress=None):
     if cached is None or any(cached.classifiers.get(s) is not c for s, c in classifiers.items()) \
             or cached.catalogue is not catalogue:
         with _lock:
-            cached = current_app.extensions[key] = CodeSuggester(classifiers, catalogue)
+            cached = current_app.extensions[key] = CodeSuggester(classifiers, catalogue, goods=goods_vocabulary())
     return cached
+
+
+@lru_cache(maxsize=1)
+def goods_vocabulary():
+    """The shipped vocabulary of product types (``refdata/data/goods``), or ``None`` when it cannot be read."""
+    from matching.goods import load_goods
+
+    try:
+        return load_goods(DATA_DIR / "goods")
+    except Exception:  # a broken reference file must not take the code suggestions down with it
+        log.warning("the goods vocabulary could not be loaded; code suggestions go without it", exc_info=True)
+        return None
 
 
 def _catalogue():

@@ -82,3 +82,35 @@ def test_a_text_that_names_a_thing_is_a_product_not_a_subcontracting_service():
     # Work asked for in words, or to a customer's order, is a service: no penalty.
     for service in ("Услуги по производству металлических дверей", "Двери металлические по чертежам заказчика"):
         assert abs(_service_gap(off, service) - _service_gap(on, service)) < 1e-6, service
+
+
+PLATES = [
+    CodeEntry("C", "Продукция обрабатывающих производств"),
+    CodeEntry("16", "Древесина и изделия из дерева и пробки", "C"),
+    CodeEntry("16.21", "Листы для облицовки; фанера, плиты", "16"),
+    CodeEntry("16.21.13", "Плиты древесно-стружечные и аналогичные плиты из древесины", "16.21"),
+    CodeEntry("23", "Продукты минеральные неметаллические прочие", "C"),
+    CodeEntry("23.31", "Плиты и плитки керамические", "23"),
+    CodeEntry("23.31.10", "Плиты керамические ламинированные", "23.31"),
+    CodeEntry("16.21.99", "Услуги по производству плит древесно-стружечных отдельные", "16.21"),
+]
+
+
+def _plates(goods_weight):
+    from matching.goods import GoodsType, GoodsVocabulary
+
+    goods = GoodsVocabulary([GoodsType("chipboard", "Плиты ДСП", ("16.21.13",), ("ДСП", "ЛДСП"))])
+    clf = CodeClassifier("okpd2", char_ngrams=None, semantic_weight=0.0).fit(PLATES)
+    return CodeSuggester({"okpd2": clf}, _NoOperation(), head_word_weight=0.0, trade_penalty=0.0,
+                         product_penalty=0.0, goods=goods, goods_weight=goods_weight)
+
+
+def test_a_product_type_the_goods_vocabulary_knows_adds_its_codes():
+    text = "Плиты ДСП ламинированные"  # ОКПД2 says «древесно-стружечные», never «ДСП»
+    assert _plates(0.0).predict(text, "okpd2", 1)[0].code == "23.31.10"  # ceramic plates share the only word
+    with_goods = _plates(1.0)
+    assert with_goods.predict(text, "okpd2", 1)[0].code == "16.21.13"
+    # A text that asks for a service is not about the thing it names: the vocabulary stays out.
+    service = "Услуги по раскрою ДСП"
+    scores_on, scores_off = (s.decision_function([service], "okpd2")[0] for s in (with_goods, _plates(0.0)))
+    assert (scores_on == scores_off).all()
