@@ -4,7 +4,6 @@ The texts are written for these tests (they are not the code-suggestion fixtures
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -139,18 +138,3 @@ def test_near_misses_the_head_decides(shipped, text, wrong):
 @pytest.mark.parametrize("text", ["Пластиковые", "Оцинкованный", "Керамическая", "Стальные, нержавеющие", "Срочно!"])
 def test_shipped_adjective_alone_is_nothing(shipped, text):
     assert shipped.recognize(text) == []
-
-
-def test_fast_after_load(shipped):
-    texts = ["Плиты ДСП 16 мм", "Ящики пластиковые для овощей", "Кабель ВВГнг-LS 3х2,5", "Автокран 25 тонн",
-             "Электросчётчики трёхфазные", "Поставка запорной арматуры Ду50", "Гипсокартон влагостойкий",
-             "Кран-манипулятор на шасси КАМАЗ", "Щебень гранитный 20-40", "Перчатки х/б с ПВХ"]
-    for text in texts:  # the analyser is memoised: the first reading of a word pays pymorphy once
-        shipped.recognize(text)
-    start = time.perf_counter()
-    rounds = 100
-    for _ in range(rounds):
-        for text in texts:
-            shipped.recognize(text)
-    per_text = (time.perf_counter() - start) / (rounds * len(texts))
-    assert per_text < 0.001, f"{per_text * 1000:.3f} ms per text"
