@@ -97,7 +97,7 @@ class Segment:
         """Rows whose ``column`` holds one of ``codes``, ascending, from a per-column index built on first use."""
         index = self.__dict__.setdefault("_value_index", {}).get(column)
         if index is None:
-            order = np.argsort(self.cols[column], kind="stable")
+            order = np.argsort(self.cols[column], kind="stable").astype(np.int32)  # 8 bytes a row with the values
             index = self.__dict__["_value_index"][column] = (self.cols[column][order], order)
         values, order = index
         parts = [order[np.searchsorted(values, c, "left"):np.searchsorted(values, c, "right")] for c in codes]
