@@ -28,6 +28,8 @@ limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
 accesslog = os.environ.get("COSMOS_ACCESS_LOG", "-") or None  # "" turns it off
+# gunicorn's combined format plus the time taken in milliseconds (%(M)s)
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
 errorlog = "-"
 
 TITLES_RU = {
