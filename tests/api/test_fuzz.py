@@ -33,7 +33,9 @@ SKIPPED = {"delete_token"}
 # the refresh queues a job and answers 202, the schema says 200; unhiding a listing that is not hidden is a 422.
 UNDOCUMENTED_STATUS = {("POST", "/api/v1/coordinator/listings/{listing_id}/unhide")}
 # Reading the award of a lot nobody has decided yet is a 404 by design.
-NOT_FOUND_BY_DESIGN = {"/api/v1/tenders/{tender_id}/lots/{lot_id}/award"}
+NOT_FOUND_BY_DESIGN = {"/api/v1/tenders/{tender_id}/lots/{lot_id}/award",
+                       # Before the deadline: no protocol yet, and the counts are the buyer's (the pass is a supplier).
+                       "/api/v1/tenders/{tender_id}/protocol.xlsx", "/api/v1/tenders/{tender_id}/responses/count"}
 
 
 def _checks(app: Any) -> list[Any]:
@@ -109,6 +111,12 @@ def test_no_operation_answers_with_a_server_error_or_off_the_schema(app, client,
     }
     known: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     for role, ids in passes.items():
+        if role == "coordinator_27":  # the supplier's pass may have moved A out of region 27 (PATCH region)
+            from marketplace.extensions import db
+
+            db.session.refresh(world.org_a)
+            world.org_a.region_code = "27"
+            db.session.commit()
         for operation in sorted(operations, key=_destructive):
             path_parameters = _known_ids(operation, ids)
             if path_parameters is None or (role == "coordinator_27") != operation.path.startswith(
@@ -130,5 +138,7 @@ def test_no_operation_answers_with_a_server_error_or_off_the_schema(app, client,
     for role, results in known.items():
         write_statuses = {status for method, _, status in results if method != "GET"}
         assert write_statuses & {200, 201, 204, 409, 422}, (role, write_statuses)
-    assert any(200 <= status < 300 for method, _, status in known["buyer"] if method != "GET")
-    assert any(path.endswith("/verify") and status == 200 for _, path, status in known["coordinator_27"])
+    assert any(200 <= status < 300 for method, _, status in known["buyer"] if method != "GET"), \
+        sorted({(method, path, status) for method, path, status in known["buyer"] if method != "GET"})
+    assert any(path.endswith("/verify") and status == 200 for _, path, status in known["coordinator_27"]), \
+        sorted(set(known["coordinator_27"]))
