@@ -65,14 +65,16 @@ class Reading:
     words: frozenset[str]  # lemmas of the title
     parameters: Mapping[str, Any]
     materials_from_text: bool = False  # the materials were read from the words, not chosen in the form
+    goods: frozenset[str] = frozenset()  # product types the goods vocabulary reads in the title
 
 
 class AcceptabilityRule:
     """The agreement part of acceptability; the matcher adds quantity, deadline and certifications."""
 
     def __init__(self, catalogue: OperationCatalogue | None = None, *, need_confidence: float = 0.7,
-                 offer_confidence: float = 0.6):
+                 offer_confidence: float = 0.6, goods: Any = None):
         self.catalogue = catalogue
+        self.goods = goods  # a matching.goods.GoodsVocabulary: its product types are synonyms of one thing
         self.need_confidence = need_confidence
         self.offer_confidence = offer_confidence
         self._read = lru_cache(maxsize=50_000)(self._read_uncached)
@@ -113,8 +115,9 @@ class AcceptabilityRule:
         merged: dict[str, Any] = extract_parameters(f"{title}. {description}", cat.materials if cat else None)
         fields = {k: v for k, v in params.items() if v not in (None, "", [])}
         merged.update(fields)
+        goods = frozenset(t.id for t, _ in self.goods.recognize(title, top=3)) if self.goods and title else frozenset()
         return Reading(ops if service else (), chosen, service, title_head, frozenset(lemmas(title)), merged,
-                       materials_from_text=bool(merged.get("materials")) and "materials" not in fields)
+                       materials_from_text=bool(merged.get("materials")) and "materials" not in fields, goods=goods)
 
     # -- agreement -----------------------------------------------------------------------------------------
     def checks(self, need: ListingSpec, offer: ListingSpec) -> list[Any]:
@@ -179,6 +182,10 @@ class AcceptabilityRule:
             return False, f"предлагают услугу ({ops}), а нужен товар: {h.text.lower()}"
         offer_words = o.words | (lemmas(offer.description.split(".")[0]) if not o.words else frozenset())
         if h.lemma not in offer_words:
+            # Another word for the same product type («Листы ГКЛ» for «Гипсокартон», «ЛДСП» for «плиты ДСП»).
+            same = sorted(n.goods & o.goods)
+            if same and not _marks_differ(n, o):
+                return True, f"тот же товар — {self.goods.get(same[0]).name.lower()}"
             other = o.head.text.lower() if o.head else offer.title.lower()[:60]
             return False, f"другой товар: {other}, а нужно {h.text.lower()}"
         # Type marks on both sides decide it: «ЗКП» is not «МКПАБ» (both communication cables, one subcategory),
@@ -234,6 +241,12 @@ def _materials_read_loosely(n: Reading, o: Reading, mats: Any) -> tuple[Mapping[
         return out
 
     return {**n.parameters, "materials": family(need_m)}, {**o.parameters, "materials": family(offer_m)}
+
+
+def _marks_differ(n: Reading, o: Reading) -> bool:
+    a = mark_families(n.head.marks) if n.head else frozenset()
+    b = mark_families(o.head.marks) if o.head else frozenset()
+    return bool(a and b) and not any(x.startswith(y) or y.startswith(x) for x in a for y in b)
 
 
 def _work(h: Head | None) -> bool:

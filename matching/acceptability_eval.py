@@ -209,17 +209,18 @@ def default_matcher(encoder, backend, policy, lookup, **options) -> Matcher:
     (:class:`matching.acceptability.AcceptabilityRule`); options the Matcher does not take, and ``None`` ones, are
     left out."""
     catalogue = options.pop("catalogue", None)
+    goods = options.pop("goods", None)
     if catalogue is not None:  # the platform's rule over the catalogue; without one, the codes-only rule of before
         from matching.acceptability import AcceptabilityRule
 
-        options["rule"] = AcceptabilityRule(catalogue)
+        options["rule"] = AcceptabilityRule(catalogue, goods=goods)
     accepted = inspect.signature(Matcher).parameters
     kwargs = {k: v for k, v in options.items() if k in accepted and v is not None}
     return Matcher(encoder, backend, policy, lookup, **kwargs)
 
 
 def evaluate_acceptability(scenarios: Sequence[Scenario], encoder, *, policy: ProcurementPolicy | None = None,
-                           countries: CountryLists | None = None, classifier=None, catalogue=None,
+                           countries: CountryLists | None = None, classifier=None, catalogue=None, goods=None,
                            today: date = TODAY, matcher_factory: MatcherFactory = default_matcher
                            ) -> AcceptabilityReport:
     """Run the engine over every scenario (see the module docstring) and count its decisions against the labels.
@@ -243,7 +244,7 @@ def evaluate_acceptability(scenarios: Sequence[Scenario], encoder, *, policy: Pr
                                         organization_id=o.organization_id, quantity=o.quantity, unit=o.unit,
                                         vector=v) for o, v in zip(offers, vectors, strict=True)])
                 matcher = matcher_factory(encoder, backend, policy, InMemoryLookup(offers), countries=countries,
-                                          today=today, classifier=classifier, catalogue=catalogue)
+                                          today=today, classifier=classifier, catalogue=catalogue, goods=goods)
                 result = matcher.match_need(sc.need, top=len(offers) + 1)
                 _count(report, sc, result, matcher, encoder, vectors)
         finally:

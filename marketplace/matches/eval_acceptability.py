@@ -57,10 +57,11 @@ def run(file: Path, *, inferred_codes: bool) -> dict[str, Any]:
     from marketplace.operations.catalogue import get_catalogue
 
     catalogue = get_catalogue()
+    from marketplace.classifiers.suggest import goods_vocabulary
     from marketplace.geo.services import country_lists
 
     report = evaluate_acceptability(scenarios, encoder, countries=country_lists(), classifier=classifier,
-                                    catalogue=catalogue)
+                                    catalogue=catalogue, goods=goods_vocabulary())
     return {"config": _config(inferred_codes), **report.to_dict()}
 
 

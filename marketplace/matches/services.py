@@ -222,9 +222,10 @@ def matcher(policy: ProcurementPolicy | None = None, *, today: date | None = Non
 def acceptability_rule() -> AcceptabilityRule:
     """The one acceptability rule of the platform (matching, chains, analytics), over the shipped catalogue; its
     readings of listings are memoised across requests."""
+    from marketplace.classifiers.suggest import goods_vocabulary
     from marketplace.operations.catalogue import get_catalogue
 
-    return AcceptabilityRule(get_catalogue())
+    return AcceptabilityRule(get_catalogue(), goods=goods_vocabulary())
 
 
 def match_spec(spec: ListingSpec, *, policy: ProcurementPolicy | None = None, top: int = 10,

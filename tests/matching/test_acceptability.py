@@ -155,3 +155,22 @@ def test_work_the_catalogue_does_not_name_still_differs_by_its_noun(rule):
     assert held is False and detail == "другая работа: пошив, а нужно ремонт"
     assert rule.checks(wanted, offer("Ремонт одежды и текстиля")) == []  # the same work: the codes decide
     assert rule.checks(wanted, offer("Обработка тканей")) == []  # «обработка» is too broad to conflict
+
+
+def test_another_word_for_the_same_product_type_is_the_same_thing():
+    from matching.goods import GoodsType, GoodsVocabulary
+
+    goods = GoodsVocabulary([
+        GoodsType("plasterboard", "Гипсокартон", ("23.62.10",), ("гипсокартон", "ГКЛ", "гипсокартонный лист")),
+        GoodsType("glass_sheet", "Стекло листовое", ("23.11.11",), ("листовое стекло",)),
+    ])
+    wanted, sheets = need("Гипсокартон влагостойкий"), offer("Листы ГКЛ 12,5 мм", kind="product")
+    held, detail, _ = agreement(AcceptabilityRule(OperationCatalogue.from_nodes(NODES, MATERIALS), goods=goods),
+                                wanted, sheets)
+    assert held is True and detail == "тот же товар — гипсокартон"
+    held, _, _ = agreement(AcceptabilityRule(OperationCatalogue.from_nodes(NODES, MATERIALS)), wanted, sheets)
+    assert held is False  # without the vocabulary the words share nothing
+    glass = offer("Стекло листовое 4 мм", kind="product")
+    held, _, _ = agreement(AcceptabilityRule(OperationCatalogue.from_nodes(NODES, MATERIALS), goods=goods),
+                           wanted, glass)
+    assert held is False
