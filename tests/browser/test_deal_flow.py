@@ -89,6 +89,8 @@ def test_buyer_requests_supplier_offers_buyer_accepts(live_server, new_page, mar
     row = buyer.locator(f".match-row[data-offer-id='{market['offer']}']")
     assert "ООО «Хабаровский механический»" in row.inner_text()
     shot(buyer, "01-buyer-matches")
+    # The header with «Запросы» and the bell fits the window: nothing scrolls sideways.
+    assert buyer.evaluate("document.documentElement.scrollWidth") <= 1280
     row.locator(".rfq-from-match").click()
     buyer.wait_for_url(re.compile(r"/deals/new\?match=\d+"))
     assert buyer.locator("input[name=target]:checked").count() == 1
