@@ -21,6 +21,7 @@ PASSWORD = "Бронзовые втулки 2026"
 TENDER_TITLE = "Поставка бронзовых втулок для ремонта земснаряда"
 LOT_TITLE = "Втулка БрАЖ9-4 Ø 120 мм по чертежу"
 NBSP = "\u00a0"  # Russian digit grouping: 222 060
+DRAWING = b"  0\nSECTION\n  2\nHEADER\n  9\n$ACADVER\n  1\nAC1015\n  0\nENDSEC\n  0\nEOF\n"
 COMMENT = "Бронза БрАЖ9-4, отгрузка двумя партиями, сертификат качества на каждую"
 
 
@@ -145,6 +146,19 @@ def test_buyer_publishes_a_tender_a_supplier_responds_and_the_buyer_awards(live_
     assert f"бюджет: 300{NBSP}000 ₽" in lot_text and delivery.strftime("до %d.%m.%Y") in lot_text
     lot_id = int(lot_card.get_attribute("data-lot-id"))
 
+    # The drawing, attached to the lot from its card: first an executable named .dxf (refused by its content),
+    # then the real DXF.
+    file_input = buyer.locator(f"#file-listing-{lot_id}")
+    file_input.set_input_files(files=[{"name": "втулка.dxf", "mimeType": "image/vnd.dxf", "buffer": b"MZ\x90\x00" * 64}])
+    follow(buyer, lot_card.get_by_role("button", name="Прикрепить"))
+    assert any("назван как DXF, но содержимое не распознано" in t for t in flash_texts(buyer))
+    buyer.locator(f"#file-listing-{lot_id}").set_input_files(files=[{"name": "втулка.dxf", "mimeType": "image/vnd.dxf",
+                                                                      "buffer": DRAWING}])
+    follow(buyer, buyer.locator("[data-lot-id]").get_by_role("button", name="Прикрепить"))
+    assert "Файл «втулка.dxf» прикреплён." in flash_texts(buyer)
+    drawing_href = buyer.locator("[data-lot-id] [data-document-id] a").get_attribute("href")
+    shot(buyer, "04b-buyer-lot-drawing")
+
     # 3. Publishing.
     follow(buyer, buyer.get_by_role("button", name="Опубликовать"))
     buyer.wait_for_url(tender_url)
@@ -185,6 +199,9 @@ def test_buyer_publishes_a_tender_a_supplier_responds_and_the_buyer_awards(live_
     supplier.wait_for_url(tender_url)
     assert supplier.get_by_role("link", name=re.compile("Сравнить предложения")).count() == 0  # the buyer's only
     shot(supplier, "07-supplier-tender")
+    assert supplier.locator("[data-lot-id] [data-document-id] a").inner_text() == "втулка.dxf"
+    assert supplier.request.get(f"{base}{drawing_href}").body() == DRAWING  # the published lot's drawing
+    assert supplier.locator(f"#file-listing-{lot_id}").count() == 0  # only the buyer attaches
     follow(supplier, supplier.get_by_role("link", name="Подать предложение"))
     supplier.wait_for_url(path_is(rf"/tenders/{tender_id}/lots/{lot_id}/respond"))
     assert supplier.input_value("#quantity") == "120"  # the lot's quantity, to start from
