@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -323,7 +324,7 @@ def rrf_fuse(ranked: Iterable[tuple[Iterable[int], float]], *, k: int = RRF_K) -
     for ids, weight in ranked:
         for rank, doc_id in enumerate(ids, start=1):
             scores[doc_id] = scores.get(doc_id, 0.0) + weight / (k + rank)
-    return sorted(scores.items(), key=lambda item: -item[1])
+    return sorted(scores.items(), key=itemgetter(1), reverse=True)  # a stable sort: ties keep their order
 
 
 def check_vector(vector: Any, dim: int, *, what: str = "vector") -> np.ndarray:

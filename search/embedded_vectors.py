@@ -100,7 +100,9 @@ class Segment:
             order = np.argsort(self.cols[column], kind="stable").astype(np.int32)  # 8 bytes a row with the values
             index = self.__dict__["_value_index"][column] = (self.cols[column][order], order)
         values, order = index
-        parts = [order[np.searchsorted(values, c, "left"):np.searchsorted(values, c, "right")] for c in codes]
+        keys = np.asarray(codes, dtype=values.dtype)  # a key of another dtype would cast the whole column per call
+        lows, highs = np.searchsorted(values, keys, "left"), np.searchsorted(values, keys, "right")
+        parts = [order[lo:hi] for lo, hi in zip(lows.tolist(), highs.tolist(), strict=True)]
         if len(parts) == 1:
             return parts[0]
         return np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
