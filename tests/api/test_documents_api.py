@@ -89,3 +89,17 @@ def test_openapi_declares_the_upload(client):
     assert "/api/v1/documents/{document_id}/content" in spec["paths"]
     assert "/api/v1/tenders/{tender_id}/questions" in spec["paths"]
     assert "/api/v1/tenders/{tender_id}/protocol.xlsx" in spec["paths"]
+
+
+def test_a_kind_registered_later_is_accepted(client, world, bearer):
+    from marketplace.documents import owners
+
+    kind = owners.register_owner(owners.OwnerKind("late_kind", "Позже", lambda i: world.listing_a if i == 1 else None,
+                                                  lambda user, owner: True, lambda user, owner: False,
+                                                  lambda owner: owner.organization_id))
+    try:
+        got = client.get("/api/v1/documents?owner_kind=late_kind&owner_id=1", headers=bearer(world.users["member_a"]))
+        assert got.status_code == 200 and got.get_json()["items"] == []
+        assert client.get("/api/v1/documents?owner_kind=nope&owner_id=1").status_code == 400
+    finally:
+        owners._REGISTRY.pop(kind.name)

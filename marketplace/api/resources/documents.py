@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request, send_file
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Select, select
 
 from marketplace.api.blueprint import api_user, bp
@@ -36,13 +36,23 @@ class DocumentSchema(Schema):
     url = fields.Function(lambda d: f"/api/v1/documents/{d.id}/content", metadata={"type": "string"})
 
 
+def _known_kind(value: str) -> bool:
+    """Read when asked: other slices register their kinds (``conversation_message``) after this module loads."""
+    if value not in owner_kinds():
+        raise ValidationError(f"одно из: {', '.join(owner_kinds())}")
+    return True
+
+
+KINDS_TEXT = "Вид владельца: listing, tender_response, organization, conversation_message."
+
+
 class DocumentQuery(PageQuery):
-    owner_kind = fields.String(required=True, validate=validate.OneOf(owner_kinds()))
+    owner_kind = fields.String(required=True, validate=_known_kind, metadata={"description": KINDS_TEXT})
     owner_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
 
 
 UPLOAD = {"type": "object", "required": ["owner_kind", "owner_id", "file"], "properties": {
-    "owner_kind": {"type": "string", "enum": owner_kinds()},
+    "owner_kind": {"type": "string", "description": KINDS_TEXT},
     "owner_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
     "file": {"type": "string", "format": "binary", "description": f"Допустимы {ACCEPTED_TEXT}."}}}
 
