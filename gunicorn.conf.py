@@ -32,6 +32,30 @@ accesslog = os.environ.get("COSMOS_ACCESS_LOG", "-") or None  # "" turns it off
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
 errorlog = "-"
 
+# The application is built once, in the master, and the text encoder (seconds to load: a cold worker's first
+# search waited for it, 20 s on a busy machine) is loaded there too; the forked workers share both. The search
+# index and the database connections are opened by each worker itself (neither survives a fork).
+preload_app = os.environ.get("COSMOS_PRELOAD", "1") != "0"
+
+
+def when_ready(server) -> None:
+    if not server.cfg.preload_app:
+        return
+    app = server.app.wsgi()
+    try:
+        with app.app_context():
+            from marketplace.indexing.services import get_encoder
+
+            get_encoder()
+    except Exception as exc:  # a fresh instance may have no encoder yet: the workers load or fit it on first use
+        server.log.warning("the encoder is not loaded before the workers start: %s: %s", type(exc).__name__, exc)
+    finally:
+        from marketplace.extensions import db
+
+        with app.app_context():
+            db.engine.dispose()  # no connection of the master's is inherited by a worker
+
+
 TITLES_RU = {
     400: "Запрос не разобран.",
     403: "Запрос запрещён.",
