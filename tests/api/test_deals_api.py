@@ -97,13 +97,16 @@ def test_bad_requests_name_the_fields_and_save_nothing(client, db, deal_world, a
     w = deal_world
     before = db.session.query(QuoteRequest).count(), db.session.query(Conversation).count()
     response = client.post("/api/v1/quote-requests", headers=as_role("buyer"), json={
-        **BODY, "delivery_region": "99", "quantity": -1, "suppliers": [{"offer_id": w.draft_a.id}]})
+        **BODY, "suppliers": [{"offer_id": w.draft_a.id}]})
     assert response.status_code == 422
     errors = response.get_json()["errors"]
     assert "suppliers[0].offer_id" in errors
     response = client.post("/api/v1/quote-requests", headers=as_role("buyer"), json={
-        **BODY, "delivery_region": "99", "quantity": -1, "suppliers": [{"organization_id": w.org_a.id}]})
-    assert set(response.get_json()["errors"]) >= {"delivery_region", "quantity"}
+        **BODY, "delivery_region": "99", "deadline": "2001-01-01", "suppliers": [{"organization_id": w.org_a.id}]})
+    assert set(response.get_json()["errors"]) >= {"delivery_region", "deadline"}
+    response = client.post("/api/v1/quote-requests", headers=as_role("buyer"), json={
+        **BODY, "quantity": -1, "text": "  ", "suppliers": [{"organization_id": w.org_a.id}]})
+    assert set(response.get_json()["errors"]) == {"quantity", "text"}
     assert (db.session.query(QuoteRequest).count(), db.session.query(Conversation).count()) == before
     assert client.post("/api/v1/quote-requests", json=BODY).status_code == 401
 

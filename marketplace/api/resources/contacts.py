@@ -15,13 +15,31 @@ from marketplace.extensions import db
 from marketplace.organizations.contacts import MAX_PERSONS, ContactCard, contact_card, update_contacts
 
 TAG = "Организации"
+# The form's checks said in the document too, and enforced as written (validate.Regexp, which apispec turns into
+# the pattern): a body the document calls valid is one the services accept, and one it calls invalid is a 422.
+_H = "[A-Za-zА-Яа-яЁё0-9]"
+NOT_BLANK = "^[^\\x00]*[^\\x00\\s][^\\x00]*$"
+PHONE = "^\\+?[ ().-]*(?:[0-9][ ().-]*){10,15}$"
+EMAIL = "^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}$"
+WEBSITE = (f"^(?:[Hh][Tt][Tt][Pp][Ss]?://)?{_H}(?:[A-Za-zА-Яа-яЁё0-9-]*{_H})?"
+           f"(?:\\.{_H}(?:[A-Za-zА-Яа-яЁё0-9-]*{_H})?)+(?::[0-9]{{1,5}})?(?:/[A-Za-z0-9._~/-]*)?$")
+
+
+def Patterned(pattern: str, message: str, **kwargs: Any) -> Text:  # noqa: N802 - a field factory
+    field = Text(**kwargs)
+    field.validators.append(validate.Regexp(pattern, error=message))
+    return field
+
+
+PHONE_ERROR = "неверный номер телефона: 10–15 цифр, например +7(4212)45-67-89"
+EMAIL_ERROR = "неверный адрес электронной почты"
 
 
 class PersonSchema(Schema):
-    full_name = Text(max_length=200, required=True)
+    full_name = Patterned(NOT_BLANK, "обязательное поле", max_length=200, required=True)
     position = Text(max_length=200, allow_none=True)
-    phone = Text(max_length=40, allow_none=True)
-    email = Text(max_length=254, allow_none=True)
+    phone = Patterned(PHONE, PHONE_ERROR, max_length=40, allow_none=True)
+    email = Patterned(EMAIL, EMAIL_ERROR, max_length=254, allow_none=True)
 
 
 class ContactsSchema(Schema):
@@ -35,9 +53,9 @@ class ContactsSchema(Schema):
 
 
 class ContactsInput(Schema):
-    phone = Text(max_length=40, allow_none=True)
-    email = Text(max_length=254, allow_none=True)
-    website = Text(max_length=300, allow_none=True)
+    phone = Patterned(PHONE, PHONE_ERROR, max_length=40, allow_none=True)
+    email = Patterned(EMAIL, EMAIL_ERROR, max_length=254, allow_none=True)
+    website = Patterned(WEBSITE, "неверный адрес сайта: например, zavod.ru", max_length=300, allow_none=True)
     address = Text(max_length=1000, allow_none=True)
     contacts = fields.List(fields.Nested(PersonSchema), validate=validate.Length(max=MAX_PERSONS))
 

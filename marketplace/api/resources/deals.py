@@ -14,6 +14,7 @@ from marketplace.api.acting import acting_organization
 from marketplace.api.blueprint import api_user, bp
 from marketplace.api.openapi import PageQuery, operation
 from marketplace.api.problems import Problem
+from marketplace.api.resources.contacts import NOT_BLANK, Patterned
 from marketplace.api.schemas import Day, Id, Number, Text, money
 from marketplace.core.permissions import can_edit_listing, can_view_listing, organization_ids
 from marketplace.core.validation import FieldError, ValidationFailed
@@ -26,6 +27,8 @@ from marketplace.notifications.models import Notification
 from marketplace.organizations.models import Organization
 
 TAG = "Запросы предложений"
+POSITIVE = validate.Range(min=0, min_inclusive=False, max=10**15, max_inclusive=False,
+                          error="больше нуля и меньше 10¹⁵")
 NOTES_TAG = "Уведомления"
 ID = "int(max=2147483647)"
 STATUSES = [s.value for s in ConversationStatus]
@@ -92,24 +95,24 @@ class SupplierInput(Schema):
 
 
 class QuoteRequestInput(Schema):
-    title = Text(max_length=300, required=True)
-    quantity = Number(allow_none=True)
+    title = Patterned(NOT_BLANK, "обязательное поле", max_length=300, required=True)
+    quantity = Number(allow_none=True, validate=POSITIVE)
     unit = Text(max_length=32, allow_none=True)
     deadline = Day(allow_none=True)
     delivery_region = Text(max_length=2, required=True, metadata={"description": "Код субъекта РФ."})
-    text = Text(max_length=10000, required=True)
+    text = Patterned(NOT_BLANK, "обязательное поле", max_length=10000, required=True)
     need_id = Id(metadata={"description": "Своя потребность: совпадения с ней отмечаются «связались»."})
     organization_id = Id(metadata={"description": "От имени какой своей организации; по умолчанию — вашей."})
     suppliers = fields.List(fields.Nested(SupplierInput), required=True, validate=validate.Length(min=1, max=20))
 
 
 class MessageInput(Schema):
-    body = Text(max_length=10000, required=True)
+    body = Patterned(NOT_BLANK, "обязательное поле", max_length=10000, required=True)
 
 
 class OfferInput(Schema):
-    price = Number(required=True, metadata={"description": "Цена за весь объём, ₽."})
-    quantity = Number(allow_none=True)
+    price = Number(required=True, validate=POSITIVE, metadata={"description": "Цена за весь объём, ₽."})
+    quantity = Number(allow_none=True, validate=POSITIVE)
     lead_time_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=3650))
     body = Text(max_length=10000, allow_none=True)
 
