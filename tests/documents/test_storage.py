@@ -80,3 +80,30 @@ def test_attach_and_serve_through_s3(app, db, factories, client, s3):
         assert page.status_code == 200 and page.data == files.PDF
     finally:
         app.extensions["cosmos_documents_storage"] = previous
+
+
+@pytest.fixture
+def s3_server(monkeypatch):
+    """moto's S3 as a real HTTP server on 127.0.0.1 (started and stopped by the test): boto3 goes over the wire."""
+    server_module = pytest.importorskip("moto.server")
+    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def test_s3_storage_over_http_as_configured_in_production(s3_server):
+    import boto3
+
+    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket="cosmos-docs")
+    storage = storage_from_url("s3://cosmos-docs/prod", endpoint_url=s3_server)  # what COSMOS_DOCUMENTS_URL makes
+    _roundtrip(storage)
+    storage.put("listing/3/k", io.BytesIO(files.PDF), content_type="application/pdf")
+    listed = boto3.client("s3", endpoint_url=s3_server).list_objects_v2(Bucket="cosmos-docs")["Contents"]
+    assert [o["Key"] for o in listed] == ["prod/listing/3/k"]
