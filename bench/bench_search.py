@@ -175,6 +175,8 @@ class Run:
         self.backend, self.peer, self.region_of = backend, peer, region_of
         self.times: dict[str, list[float]] = {}
         self.peer_times: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}  # process CPU time: the work, less the waits for a busy core
+        self.peer_cpu: dict[str, list[float]] = {}
         self.tops: dict[str, list[list[int]]] = {}
         self.scored: dict[str, list[list[tuple[int, float]]]] = {}
         self.recall: dict[int, list[float]] = {}
@@ -182,17 +184,19 @@ class Run:
         self.wrong_region = self.vector_mismatch = self.checked_hits = self.empty = 0
 
     def product(self, mode: str, query: Query):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         result = self.backend.search(query)
         self.times.setdefault(mode, []).append(time.perf_counter() - t)
+        self.cpu.setdefault(mode, []).append(time.process_time() - c)
         self.tops.setdefault(mode, []).append([h.id for h in result.hits])
         self.scored.setdefault(mode, []).append([(h.id, h.score) for h in result.hits])
         return result
 
     def bare(self, mode: str, fn, *args):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn(*args)
         self.peer_times.setdefault(mode, []).append(time.perf_counter() - t)
+        self.peer_cpu.setdefault(mode, []).append(time.process_time() - c)
         return out
 
     def query(self, text: str, vector: np.ndarray, region: str) -> None:
@@ -235,8 +239,11 @@ class Run:
             peer_mode = {"hybrid+facets": "hybrid", "hybrid ids": "hybrid", "prefix": "text"}.get(mode, mode)
             q50, q95, _ = stats(self.peer_times[peer_mode])
             note = "" if peer_mode == mode else f"  (peer: {peer_mode})"
+            c50, c95, _ = stats(self.cpu[mode])
+            d50, d95, _ = stats(self.peer_cpu[peer_mode])
             print(f"{mode:<14}{p50:10.2f} ms{p95:7.2f} ms{q50:8.2f} ms{q95:7.2f} ms{p50 / q50:10.2f}x"
-                  f"{p95 / q95:6.2f}x{note}")
+                  f"{p95 / q95:6.2f}x   cpu {c50:6.2f} /{c95:6.2f} ms vs {d50:5.2f} /{d95:6.2f}: "
+                  f"{c50 / d50:5.2f}x {c95 / d95:5.2f}x{note}")
             if peer_mode == mode:
                 out["peer " + mode] = (q50, q95)
         same = sum(a == b for a, b in zip(self.tops["hybrid"], self.tops["hybrid ids"], strict=True))
