@@ -36,12 +36,21 @@ def need_rows(needs: Iterable[GapNeed]) -> list[tuple[Any, ...]]:
 
 
 def gaps_csv(report: GapReport) -> str:
-    """The ranked gaps as CSV (comma-separated, UTF-8; the view adds a BOM for Excel)."""
+    """The ranked gaps as CSV the way a Russian Excel opens it: semicolons between fields, a decimal comma in
+    numbers (UTF-8; the view and the CLI add a BOM, without which Excel reads it as cp1251)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(GAP_COLUMNS)
-    writer.writerows(["" if v is None else csv_cell(v) for v in row] for row in gap_rows(report))
+    writer.writerows([_ru_cell(v) for v in row] for row in gap_rows(report))
     return out.getvalue()
+
+
+def _ru_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value).replace(".", ",")  # 0.25 → «0,25»: a number to a Russian Excel, not a date or text
+    return csv_cell(value)
 
 
 def _sheet(wb: Workbook, title: str, heading: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],

@@ -58,10 +58,11 @@ def test_cli_refresh_then_kpis(market, runner, db):
 
 
 def test_csv_export_has_a_header_and_one_line_per_niche(market):
-    rows = list(csv.reader(io.StringIO(gaps_csv(gaps(resolve_scope("27"))))))
-    assert rows[0][:3] == ["Место", "ОКПД2", "Наименование"]
+    text = gaps_csv(gaps(resolve_scope("27")))
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))  # what a Russian Excel expects: «;», decimal comma
+    assert rows[0][:3] == ["Место", "ОКПД2", "Наименование"] and len(rows[0]) == 10
     assert [r[:2] for r in rows[1:]] == [["1", "28.41"], ["2", "25.62"]]
-    assert rows[2][6] == "100000.0" and rows[2][8] == "10.0" and rows[2][9] == "шт"
+    assert rows[2][6] == "100000,0" and rows[2][8] == "10,0" and rows[2][9] == "шт"
 
 
 def test_xlsx_export_holds_the_gaps_and_the_needs_behind_them(market):

@@ -84,7 +84,9 @@ def test_exports_carry_the_cached_list(client, refreshed, coordinator):
     login(client, coordinator)
     response = client.get("/analytics/27/gaps.csv?level=national")
     assert response.mimetype == "text/csv"
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    body = response.get_data(as_text=True)
+    assert body.startswith("\ufeff")  # a BOM, or Excel reads UTF-8 as cp1251
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff")), delimiter=";"))
     assert [r[1] for r in rows[1:]] == ["28.41", "25.62"]
     wb = load_workbook(io.BytesIO(client.get("/analytics/27/gaps.xlsx").data))
     assert wb["Пробелы"].cell(row=3, column=2).value == "28.41"

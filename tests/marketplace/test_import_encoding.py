@@ -137,7 +137,7 @@ def test_formula_like_text_is_escaped_in_csv_and_xlsx_exports():
                    created_at="2026-12-01", best_tier=None)
     text = gaps_csv(report)
     assert "'=HYPERLINK" in text and "'+7 деталь" in text and "'@SUM(A1)" in text
-    assert ",-5.0," in text  # a negative number is a number, not a formula
+    assert ";-5,0;" in text  # a negative number is a number, not a formula
     book = load_workbook(io.BytesIO(gaps_xlsx(report, {"25.62": [need]})))
     cells = [c for ws in book.worksheets for r in ws.iter_rows() for c in r]
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
