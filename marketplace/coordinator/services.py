@@ -105,30 +105,44 @@ def _scoped(query: Select[Any], column: Any, user: Any, region: str | None) -> S
     return query
 
 
-def organizations(user: Any, *, region: str | None = None, unverified_only: bool = False,
-                  limit: int = 500) -> list[Organization]:
+def organizations_query(user: Any, *, region: str | None = None, unverified_only: bool = False) -> Select[Any]:
+    """The organizations of the coordinator's regions, the unchecked first (pages page it, see core.paging)."""
     query = select(Organization).where(Organization.archived.is_(False))
     if unverified_only:
         query = query.where(Organization.verified.is_(False))
     query = _scoped(query, Organization.region_code, user, region)
-    return list(db.session.scalars(query.order_by(Organization.verified, Organization.name).limit(limit)))
+    return query.order_by(Organization.verified, Organization.name, Organization.id)
 
 
-def open_needs(user: Any, *, region: str | None = None, limit: int = 500) -> list[Listing]:
+def organizations(user: Any, *, region: str | None = None, unverified_only: bool = False,
+                  limit: int = 500) -> list[Organization]:
+    return list(db.session.scalars(organizations_query(user, region=region, unverified_only=unverified_only)
+                                   .limit(limit)))
+
+
+def open_needs_query(user: Any, *, region: str | None = None) -> Select[Any]:
     """Active needs (tender lots, missing operations, purchase requests) delivered to the coordinator's regions."""
     query = select(Listing).where(Listing.side == Side.NEED, Listing.status == ListingStatus.ACTIVE)
     query = _without_closed_tenders(query, user)
     query = _scoped(query, Listing.region_code, user, region)
-    return list(db.session.scalars(query.order_by(Listing.created_at.desc()).limit(limit)))
+    return query.order_by(Listing.created_at.desc(), Listing.id.desc())
 
 
-def listings(user: Any, *, region: str | None = None, status: ListingStatus | None = None,
-             limit: int = 500) -> list[Listing]:
+def open_needs(user: Any, *, region: str | None = None, limit: int = 500) -> list[Listing]:
+    return list(db.session.scalars(open_needs_query(user, region=region).limit(limit)))
+
+
+def listings_query(user: Any, *, region: str | None = None, status: ListingStatus | None = None) -> Select[Any]:
     query = _without_closed_tenders(select(Listing), user)
     if status is not None:
         query = query.where(Listing.status == status)
     query = _scoped(query, Listing.region_code, user, region)
-    return list(db.session.scalars(query.order_by(Listing.created_at.desc()).limit(limit)))
+    return query.order_by(Listing.created_at.desc(), Listing.id.desc())
+
+
+def listings(user: Any, *, region: str | None = None, status: ListingStatus | None = None,
+             limit: int = 500) -> list[Listing]:
+    return list(db.session.scalars(listings_query(user, region=region, status=status).limit(limit)))
 
 
 def region_counts(user: Any) -> dict[str, dict[str, int]]:

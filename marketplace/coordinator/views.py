@@ -10,9 +10,11 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from marketplace.accounts.models import UserRole
 from marketplace.coordinator import services
 from marketplace.coordinator.forms import CoordinatorActionForm, HideForm
+from marketplace.core.paging import paginate
 from marketplace.core.permissions import roles_required
 from marketplace.core.validation import ValidationFailed
 from marketplace.extensions import db
+from marketplace.listings.forms import STATUS_TITLES_RU
 from marketplace.listings.models import KIND_TITLES_RU, ListingStatus
 from marketplace.listings.services import index_after_commit
 from marketplace.tenders.forms import apply_errors, raw
@@ -39,11 +41,11 @@ def index() -> Page:
 def organizations() -> Page:
     region = _region_arg()
     unverified = request.args.get("unverified") == "1"
+    page = paginate(services.organizations_query(current_user, region=region, unverified_only=unverified),
+                    request.args.get("page"))
     return render_template("coordinator/organizations.html", region=region, unverified=unverified,
-                           regions=services.scope_region_list(current_user),
-                           organizations=services.organizations(current_user, region=region,
-                                                                unverified_only=unverified),
-                           action_form=CoordinatorActionForm())
+                           regions=services.scope_region_list(current_user), page=page,
+                           organizations=page.items, action_form=CoordinatorActionForm())
 
 
 @bp.post("/organizations/<int:organization_id>/verify")
@@ -66,8 +68,9 @@ def verify(organization_id: int) -> Page:
 @roles_required(UserRole.COORDINATOR)
 def needs() -> Page:
     region = _region_arg()
+    page = paginate(services.open_needs_query(current_user, region=region), request.args.get("page"))
     return render_template("coordinator/needs.html", region=region, regions=services.scope_region_list(current_user),
-                           needs=services.open_needs(current_user, region=region), kind_titles=KIND_TITLES_RU)
+                           needs=page.items, page=page, kind_titles=KIND_TITLES_RU)
 
 
 @bp.get("/listings")
@@ -76,10 +79,11 @@ def listings() -> Page:
     region = _region_arg()
     status_arg = request.args.get("status") or ""
     status = ListingStatus(status_arg) if status_arg in {s.value for s in ListingStatus} else None
+    page = paginate(services.listings_query(current_user, region=region, status=status), request.args.get("page"))
     return render_template("coordinator/listings.html", region=region, status=status,
-                           regions=services.scope_region_list(current_user),
-                           listings=services.listings(current_user, region=region, status=status),
-                           kind_titles=KIND_TITLES_RU, action_form=CoordinatorActionForm())
+                           regions=services.scope_region_list(current_user), listings=page.items, page=page,
+                           kind_titles=KIND_TITLES_RU, status_titles=STATUS_TITLES_RU,
+                           action_form=CoordinatorActionForm())
 
 
 @bp.route("/listings/<int:listing_id>/hide", methods=["GET", "POST"])

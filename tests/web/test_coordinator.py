@@ -1,6 +1,8 @@
 """The coordinator's desk: scoped to the coordinator's regions (admins everywhere); acting elsewhere is 404."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -136,3 +138,24 @@ def test_unknown_ids_are_404(client, people):
     login(client, people["admin"])
     assert client.get("/coordinator/listings/999999/hide").status_code == 404
     assert post(client, None, "/coordinator/organizations/999999/verify").status_code == 404
+
+
+def test_long_lists_come_in_pages_with_statuses_in_words(client, factories, people, db):
+    from marketplace.core.paging import PER_PAGE
+
+    org = factories.organization(region="27", name="ООО «Много заявок»")
+    titles = [f"Заявка № {i:03d}" for i in range(PER_PAGE + 7)]
+    for title in titles:
+        factories.listing(ListingKind.PURCHASE_REQUEST, organization=org, title=title)
+    login(client, people["coordinator27"])
+    first = client.get("/coordinator/needs?region=27").get_data(as_text=True)
+    shown = [t for t in titles if t in first]
+    assert len(shown) == PER_PAGE and f"из {PER_PAGE + 7}" in first and "страница 1 из 2" in first
+    (next_link,) = re.findall(r'rel="next" href="([^"]+)"', first)
+    assert "page=2" in next_link and "region=27" in next_link  # the page's own arguments are kept
+    second = client.get("/coordinator/needs?region=27&page=2").get_data(as_text=True)
+    assert {t for t in titles if t in second} == set(titles) - set(shown)
+    assert client.get("/coordinator/needs?region=27&page=abc").status_code == 200  # page 1, not an error
+    assert "страница 2 из 2" in client.get("/coordinator/needs?region=27&page=99").get_data(as_text=True)
+    listings = client.get("/coordinator/listings?region=27").get_data(as_text=True)
+    assert "опубликовано" in listings and ">active<" not in listings  # the status in words, not its value

@@ -1,0 +1,64 @@
+"""Paging of long lists on pages: one count, one slice, and what the pager macro (``_macros/pager.html``) needs.
+
+    page = paginate(select(Listing).order_by(Listing.created_at.desc()), request.args.get("page"))
+    render_template("…", page=page)   # page.items, page.number, page.pages, page.total
+
+A page number that is not a positive integer is page 1; one past the end shows the last page, so a link kept from a
+longer list still opens something.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from marketplace.extensions import db
+
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class PageOf:
+    items: list[Any]
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def first_index(self) -> int:
+        """The position (from 1) of the first item shown, 0 when there is none."""
+        return (self.number - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.items)
+
+
+def page_number(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return number if number >= 1 else 1
+
+
+def paginate(query: Select[Any], page: Any = 1, *, per_page: int = PER_PAGE) -> PageOf:
+    """The ``page``-th slice of ``query`` (ordered by the caller) and the total count, in two statements."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    number = min(page_number(page), pages)
+    items = list(db.session.scalars(query.offset((number - 1) * per_page).limit(per_page)))
+    return PageOf(items, number, per_page, total)
