@@ -55,8 +55,10 @@ def page_number(value: Any) -> int:
     return number if number >= 1 else 1
 
 
-def paginate(query: Select[Any], page: Any = 1, *, per_page: int = PER_PAGE) -> PageOf:
-    """The ``page``-th slice of ``query`` (ordered by the caller) and the total count, in two statements."""
+def paginate(query: Select[Any], page: Any = 1, *, per_page: int | None = None) -> PageOf:
+    """The ``page``-th slice of ``query`` (ordered by the caller) and the total count, in two statements;
+    ``per_page`` defaults to ``PER_PAGE``."""
+    per_page = per_page or PER_PAGE
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     pages = max(1, -(-total // per_page))
     number = min(page_number(page), pages)

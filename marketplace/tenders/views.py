@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectChoice
 
 from marketplace.communities.services import communities_of
+from marketplace.core.paging import paginate
 from marketplace.core.permissions import organization_ids
 from marketplace.core.validation import FieldError, ValidationFailed
 from marketplace.extensions import db
@@ -87,12 +88,12 @@ def index() -> Page:
     else:
         query = query.where(Tender.status != TenderStatus.DRAFT)
         status = ""
-    tenders = list(db.session.scalars(query.order_by(Tender.created_at.desc()).limit(200)))
+    page = paginate(query.order_by(Tender.created_at.desc(), Tender.id.desc()), request.args.get("page"))
     mine = []
     if current_user.is_authenticated and organization_ids(current_user):
         mine = list(db.session.scalars(select(Tender).where(Tender.organization_id.in_(organization_ids(current_user)))
                                        .order_by(Tender.created_at.desc()).limit(100)))
-    return render_template("tenders/index.html", tenders=tenders, mine=mine, status=status,
+    return render_template("tenders/index.html", tenders=page.items, page=page, mine=mine, status=status,
                            statuses=services.STATUS_TITLES_RU)
 
 

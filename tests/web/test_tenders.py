@@ -240,6 +240,21 @@ def test_list_shows_open_tenders_and_hides_closed_ones(client, factories):
     assert "Секретная закупка" in client.get("/tenders/").get_data(as_text=True)
 
 
+def test_the_list_comes_in_pages(client, factories, db, monkeypatch):
+    from marketplace.core import paging
+
+    monkeypatch.setattr(paging, "PER_PAGE", 2)  # the pages of a long list, on three tenders
+    buyer = factories.organization(region="27", name="АО «Заказчик»")
+    for title in ("Закупка один", "Закупка два", "Закупка три"):
+        make_tender(factories, buyer_org=buyer).tender.title = title
+    login(client, None)
+    first = client.get("/tenders/?status=published").get_data(as_text=True)
+    second = client.get("/tenders/?status=published&page=2").get_data(as_text=True)
+    assert "страница 1 из 2" in first and "страница 2 из 2" in second
+    assert ("Закупка три" in first and "Закупка два" in first) and "Закупка один" in second
+    assert "Закупка один" not in first and "status=published" in re.findall(r'rel="next" href="([^"]+)"', first)[0]
+
+
 def test_list_closes_tenders_whose_deadline_passed(client, factories, db):
     world = make_tender(factories)
     world.tender.title = "Просроченная закупка"
