@@ -73,6 +73,9 @@ def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] 
         "CONTACTS_PUBLIC": _choice(env, "COSMOS_CONTACTS_PUBLIC", ("none", "website", "all"), "none"),
         # The hour (local time, BABEL_DEFAULT_TIMEZONE) at which the daily notification digest goes out.
         "NOTIFICATION_DIGEST_HOUR": _int(env, "COSMOS_DIGEST_HOUR", 8),
+        # The operator of personal data named in the processing policy (/account/privacy): the body that runs the
+        # platform, e.g. «Министерство промышленности Хабаровского края».
+        "OPERATOR_NAME": env.get("COSMOS_OPERATOR_NAME", ""),
         # The site's address for links in e-mail sent by jobs (no request to take it from).
         "PUBLIC_URL": (env.get("COSMOS_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -45,6 +45,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     role: Mapped[UserRole] = mapped_column(str_enum(UserRole, "user_role"), nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the user agreed to the processing of personal data at registration (152-ФЗ, art. 9); None: an account
+    # made by an administrator or before the consent was asked.
+    personal_data_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     regions: Mapped[list[Region]] = relationship(secondary=coordinator_regions)

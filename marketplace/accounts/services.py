@@ -135,7 +135,8 @@ def user_by_email(email: str) -> User | None:
 
 def register_user(data: Mapping[str, Any]) -> User:
     """Create an account from the registration form: email, full_name, password, password_confirm, role
-    (manufacturer|buyer) and ``organization`` = new|later; with "new" the organization's fields (tax_id, name,
+    (manufacturer|buyer), ``consent`` (the 152-ФЗ consent to the processing of personal data, required; its time is
+    kept and audited) and ``organization`` = new|later; with "new" the organization's fields (tax_id, name,
     region, town, kind, ogrn) create it with the user as owner. The user starts unconfirmed; send
     :func:`send_confirmation` after the commit."""
     from marketplace.organizations.services import (
@@ -153,6 +154,9 @@ def register_user(data: Mapping[str, Any]) -> User:
     password = _parse_password(p, "password", data.get("password"), email=email, confirm=data.get("password_confirm"),
                                check_confirm="password_confirm" in data)
     role = p.choice("role", data.get("role"), set(SELF_SERVICE_ROLES), required=True)
+    consent = str(data.get("consent") or "").strip().lower() in {"1", "on", "true", "yes", "y"}
+    if not consent:
+        p.error("consent", "нужно согласие на обработку персональных данных")
     org_mode = p.choice("organization", data.get("organization"), {"new", "later"}, default="later")
     org_values = None
     if org_mode == "new":
@@ -163,10 +167,12 @@ def register_user(data: Mapping[str, Any]) -> User:
         raise ValidationFailed(p.errors)
     assert email and full_name and password and role
     user = User(email=email, full_name=full_name, role=UserRole(role), password_hash=generate_password_hash(password),
-                is_active=True)
+                is_active=True, personal_data_consent_at=utcnow())
     db.session.add(user)
     db.session.flush()
-    record_audit("register", "user", user.id, {"email": email, "role": role}, user_id=user.id)
+    record_audit("register", "user", user.id, {"email": email, "role": role,
+                                               "personal_data_consent_at": user.personal_data_consent_at.isoformat()},
+                 user_id=user.id)
     if org_values is not None:
         create_organization(org_values, user)
     db.session.flush()

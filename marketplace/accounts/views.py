@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
@@ -87,6 +87,12 @@ def register() -> Any:
         values.pop("password", None)
         values.pop("password_confirm", None)
     return render_template("accounts/register.html", values=values, errors=errors, regions=region_choices())
+
+
+@bp.get("/privacy")
+def privacy() -> Any:
+    """The policy of processing personal data the registration form asks consent to (152-ФЗ, art. 18.1)."""
+    return render_template("accounts/privacy.html", operator=current_app.config.get("OPERATOR_NAME") or "")
 
 
 @bp.get("/confirm/<token>")

@@ -33,6 +33,7 @@ def test_register_confirm_and_publish_a_capability_with_the_okved2_picker(live_s
     page.select_option("#f-kind", "manufacturer")
     page.select_option("#f-region", "27")
     page.fill("#f-town", "Хабаровск")
+    page.check("#f-consent")  # the 152-ФЗ consent
     shot(page, "01-register")
     page.click("#register-form button[type=submit]")
     page.wait_for_url(re.compile(r"/my/offers$"))

@@ -28,7 +28,7 @@ def registration(factories, **overrides):
     data = {"email": "ivanov@zavod.ru", "full_name": "Иванов Иван Иванович", "password": "Станки 2026 года",
             "password_confirm": "Станки 2026 года", "role": "manufacturer", "organization": "new",
             "tax_id": factories.inn("27"), "name": "ООО «Амурский станкозавод»", "kind": "manufacturer",
-            "region": "27", "town": "Хабаровск"}
+            "region": "27", "town": "Хабаровск", "consent": "1"}
     data.update(overrides)
     return data
 
@@ -284,3 +284,24 @@ def test_layout_works_with_and_without_the_vendor_files(client, monkeypatch, bui
     assert ("vendor/bootstrap/bootstrap.min.css" in page) is built
     assert ("no-vendor" in page) is not built
     assert "css/app.css" in page and "js/app.js" in page and "Витрина" in page
+
+
+def test_registration_asks_the_152_fz_consent_and_keeps_its_time(client, db, factories):
+    from marketplace.accounts.models import User
+    from marketplace.core.models import AuditLog
+
+    form = client.get("/account/register").get_data(as_text=True)
+    assert 'name="consent"' in form and "/account/privacy" in form
+    assert "152-ФЗ" in client.get("/account/privacy").get_data(as_text=True)
+    data = registration(factories, email="noconsent@zavod.ru")
+    data.pop("consent")
+    response = submit(client, "/account/register", data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "нужно согласие на обработку персональных данных" in page
+    assert 'value="noconsent@zavod.ru"' in page  # the input is kept for correction
+    assert db.session.query(User).filter_by(email="noconsent@zavod.ru").count() == 0  # nothing half-saved
+    submit(client, "/account/register", registration(factories, email="consent@zavod.ru"))
+    user = db.session.query(User).filter_by(email="consent@zavod.ru").one()
+    assert user.personal_data_consent_at is not None
+    audit = db.session.query(AuditLog).filter_by(entity_type="user", entity_id=str(user.id), action="register").one()
+    assert "personal_data_consent_at" in audit.changes
