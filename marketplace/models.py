@@ -4,8 +4,8 @@ from marketplace.analytics.models import AnalyticsSnapshot, KpiTarget
 from marketplace.chains.models import ChainEvent, ChainRequest, ChainRequestStatus, ChainStatus, CooperationChain
 from marketplace.classifiers.models import ClassifierCode, Scheme
 from marketplace.core.models import AuditLog, OutboxEvent
-from marketplace.documents.models import Document
 from marketplace.deals.models import Conversation, Deal, Message, QuoteRequest
+from marketplace.documents.models import Document
 from marketplace.geo.models import Country, FederalDistrict, Region, Town
 from marketplace.listings.models import (
     LISTING_CLASSES,
