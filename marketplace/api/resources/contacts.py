@@ -26,7 +26,7 @@ WEBSITE = (f"^(?:[Hh][Tt][Tt][Pp][Ss]?://)?{_H}(?:[A-Za-zА-Яа-яЁё0-9-]*{_H
 
 
 def Patterned(pattern: str, message: str, **kwargs: Any) -> Text:  # noqa: N802 - a field factory
-    field = Text(**kwargs)
+    field = Text(metadata={"pattern": pattern, **kwargs.pop("metadata", {})}, **kwargs)
     field.validators.append(validate.Regexp(pattern, error=message))
     return field
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Select, select
 
 from marketplace.api.acting import acting_organization
@@ -27,8 +27,14 @@ from marketplace.notifications.models import Notification
 from marketplace.organizations.models import Organization
 
 TAG = "Запросы предложений"
-POSITIVE = validate.Range(min=0, min_inclusive=False, max=10**15, max_inclusive=False,
-                          error="больше нуля и меньше 10¹⁵")
+# A positive amount below 10¹⁵, as the services accept; said in the document through the metadata (apispec would
+# write a Range's bounds of a Decimal field as strings, which OpenAPI refuses).
+POSITIVE_RANGE = {"minimum": 0, "exclusiveMinimum": True, "maximum": 10**15, "exclusiveMaximum": True}
+
+
+def POSITIVE(value: Any) -> None:  # noqa: N802 - used like the validate.* validators
+    if not 0 < value < 10**15:
+        raise ValidationError("больше нуля и меньше 10¹⁵")
 NOTES_TAG = "Уведомления"
 ID = "int(max=2147483647)"
 STATUSES = [s.value for s in ConversationStatus]
@@ -96,7 +102,7 @@ class SupplierInput(Schema):
 
 class QuoteRequestInput(Schema):
     title = Patterned(NOT_BLANK, "обязательное поле", max_length=300, required=True)
-    quantity = Number(allow_none=True, validate=POSITIVE)
+    quantity = Number(allow_none=True, validate=POSITIVE, metadata=POSITIVE_RANGE)
     unit = Text(max_length=32, allow_none=True)
     deadline = Day(allow_none=True)
     delivery_region = Text(max_length=2, required=True, metadata={"description": "Код субъекта РФ."})
@@ -111,8 +117,9 @@ class MessageInput(Schema):
 
 
 class OfferInput(Schema):
-    price = Number(required=True, validate=POSITIVE, metadata={"description": "Цена за весь объём, ₽."})
-    quantity = Number(allow_none=True, validate=POSITIVE)
+    price = Number(required=True, validate=POSITIVE,
+                   metadata={"description": "Цена за весь объём, ₽.", **POSITIVE_RANGE})
+    quantity = Number(allow_none=True, validate=POSITIVE, metadata=POSITIVE_RANGE)
     lead_time_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=3650))
     body = Text(max_length=10000, allow_none=True)
 
