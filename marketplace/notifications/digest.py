@@ -91,11 +91,15 @@ def tender_events(days: int = 14) -> list[int]:
         if note is not None:
             notes.append(note.id)
 
+    from marketplace.tenders.access import responses_sealed
+
     for response in db.session.scalars(select(TenderResponse).where(TenderResponse.created_at >= since)):
         lot = response.lot
-        add(lot.organization_id, "tender_response", f"Новое предложение по лоту «{lot.title}»",
-            f"{response.organization.name} подал(а) предложение.", f"/tenders/{lot.tender_id}",
-            f"tender-response:{response.id}")
+        # A sealed envelope names nobody: until the deadline the buyer learns that one more came, not from whom.
+        body = ("Поступило ещё одно предложение; участники и цены откроются после срока подачи."
+                if responses_sealed(lot.tender) else f"{response.organization.name} подал(а) предложение.")
+        add(lot.organization_id, "tender_response", f"Новое предложение по лоту «{lot.title}»", body,
+            f"/tenders/{lot.tender_id}", f"tender-response:{response.id}")
     for award in db.session.scalars(select(LotAward).where(LotAward.decided_at >= since)):
         lot = award.lot
         respondents = db.session.scalars(select(TenderResponse.organization_id).where(

@@ -154,3 +154,24 @@ def test_chain_decisions_reach_the_requester_once(db, parties):
     assert len(chain_decisions()) == 1 and chain_decisions() == []
     note = db.session.query(Notification).filter_by(organization_id=p.buyer_org.id, kind="chain_rejected").one()
     assert note.title == "Цепочка отклонена: Насосный агрегат" and note.body == "дорого"
+
+
+def test_a_sealed_response_is_notified_without_naming_its_supplier(db, factories):
+    from datetime import UTC, datetime, timedelta
+
+    from marketplace.tenders.models import ResponseStatus, Tender, TenderResponse, TenderStatus
+
+    buyer = factories.organization(region="27")
+    supplier = factories.organization(region="27", name="ООО «Тайный участник»")
+    for deadline, named in ((datetime.now(UTC) + timedelta(days=3), False), (datetime.now(UTC) - timedelta(hours=1), True)):
+        tender = Tender(organization_id=buyer.id, title="Втулки", status=TenderStatus.PUBLISHED,
+                        submission_deadline=deadline)
+        db.session.add(tender)
+        db.session.flush()
+        lot = factories.listing("tender_lot", organization=buyer, tender_id=tender.id, lot_number=1, title="Втулки")
+        db.session.add(TenderResponse(lot_id=lot.id, organization_id=supplier.id, price=Decimal(10),
+                                      quantity=Decimal(4), lead_time_days=5, status=ResponseStatus.SUBMITTED))
+        db.session.flush()
+        (note_id,) = tender_events()
+        body = db.session.get(Notification, note_id).body
+        assert ("Тайный участник" in body) is named, body
