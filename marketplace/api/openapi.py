@@ -105,6 +105,9 @@ def operation(summary: str, tag: str, **options: Any) -> Callable[[Callable[...,
             kwargs = dict(view_args)
             if op.query is not None:
                 kwargs["query"] = _load_query(op.query)
+            elif request.args:  # the document names no query parameter: one sent is a mistake, said so
+                raise validation_problem({name: ["неизвестный параметр"] for name in request.args}, status=400,
+                                         detail="Неверные параметры запроса.")
             if op.body is not None:
                 kwargs["body"] = _load_body(op.body)
             return _respond(op, view(**kwargs), kwargs.get("query"))
@@ -123,7 +126,7 @@ def require_token() -> None:
 
 def _load_query(schema: type[Schema]) -> dict[str, Any]:
     try:
-        return schema(unknown=EXCLUDE).load(request.args.to_dict(flat=True))
+        return schema(unknown=RAISE).load(request.args.to_dict(flat=True))
     except ValidationError as exc:
         raise validation_problem(_messages(exc), status=400, detail="Неверные параметры запроса.") from None
 
@@ -254,7 +257,38 @@ def build_spec(app: Flask) -> dict[str, Any]:
             paths.setdefault(path, {})[method.lower()] = _operation_doc(op, rule.endpoint, parameters)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    return _dynamic_enums(_numbers(spec.to_dict()))
+
+
+def _dynamic_enums(doc: dict[str, Any]) -> dict[str, Any]:
+    """Enums whose values other slices register after the API is imported (the owners of documents), filled in
+    when the document is built: a caller reads the same list the server checks."""
+    from marketplace.documents.owners import owner_kinds
+
+    kinds = owner_kinds()
+    for item in doc.get("paths", {}).get("/api/v1/documents", {}).values():
+        for parameter in item.get("parameters", []):
+            if parameter.get("name") == "owner_kind":
+                parameter.setdefault("schema", {})["enum"] = kinds
+        for content in item.get("requestBody", {}).get("content", {}).values():
+            owner = content.get("schema", {}).get("properties", {}).get("owner_kind")
+            if owner is not None:
+                owner["enum"] = kinds
+    return doc
+
+
+def _numbers(value: Any) -> Any:
+    """Decimal bounds of Decimal fields (``validate.Range`` on ``Number``) as JSON numbers: apispec keeps them as
+    Decimal, which the JSON writer would turn into strings ("maximum": "1000000000000000" is not a schema)."""
+    from decimal import Decimal
+
+    if isinstance(value, dict):
+        return {key: _numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_numbers(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def _path_and_parameters(rule: str) -> tuple[str, list[dict[str, Any]]]:
@@ -278,9 +312,9 @@ def _operation_doc(op: Operation, endpoint: str, path_parameters: list[dict[str,
     if op.description:
         doc["description"] = op.description
     errors = set(op.errors)
+    errors.add(400)  # an unknown or invalid query parameter
     if op.query is not None:
         doc["parameters"].append({"in": "query", "schema": op.query})
-        errors.add(400)
     if op.body is not None:
         doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.body}}}
         errors |= {400, 413, 415, 422}
