@@ -81,7 +81,7 @@ def test_worker_and_scheduler_outlive_a_redis_restart_and_the_outbox_catches_up(
     pid_before = _probe(own_redis, before)["pid"]
 
     own_redis.stop()
-    time.sleep(4)  # several reconnect attempts (backoff capped at 1 s here)
+    time.sleep(7)  # longer than the scheduler's longest sleep (5 s): both see the outage; backoff capped at 1 s
     assert worker.alive(), worker.output()
     assert scheduler.alive(), scheduler.output()
     with app.app_context():  # a change committed while Redis is away: only the outbox knows of it
