@@ -45,6 +45,7 @@ def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: 
     click.echo("Индексирую предложения и потребности…", err=True)
     schedule_drain()
     _match_needs(progress_bar)
+    _refresh_analytics()
     if no_serve:
         return
     app = current_app._get_current_object()
@@ -65,6 +66,27 @@ def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: 
     finally:
         if scheduler is not None:
             scheduler.stop()
+
+
+def _refresh_analytics() -> None:
+    """The coordinators' analytics over what the demo made, so that no tab opens «Данные ещё не рассчитаны»
+    (inline; with Redis a worker does it)."""
+    import time
+
+    from workers import queue
+
+    if current_app.config.get("REDIS_URL"):
+        queue.enqueue("analytics.refresh")
+        click.echo("Расчёт аналитики поставлен в очередь.", err=True)
+        return
+    from marketplace.analytics.snapshots import refresh
+    from marketplace.extensions import db
+
+    click.echo("Рассчитываю аналитику координаторов (пробелы, локализация, KPI, сеть)…", err=True)
+    start = time.perf_counter()
+    report = refresh()
+    db.session.commit()
+    click.echo(f"Аналитика рассчитана: {report.scopes} территорий за {time.perf_counter() - start:.0f} с.", err=True)
 
 
 def _match_needs(progress_bar) -> None:

@@ -140,6 +140,10 @@ def test_demo_command_seeds_and_serves_the_organizations_by_region(app, db, runn
         assert "Демо-пользователь" in result.output
         assert "Периодические задания" in result.output  # no Redis: they run beside the site
         assert services.check().consistent  # the demo's listings were indexed
+        from marketplace.analytics.models import AnalyticsSnapshot
+
+        assert "Аналитика рассчитана" in result.output  # the coordinators' tabs open with data
+        assert db.session.query(AnalyticsSnapshot).filter_by(scope="27").count() > 0
     finally:
         services.close_search(keep_encoder=True)
     assert [(host, port) for host, port, _ in served] == [("127.0.0.1", 5123)]
