@@ -39,6 +39,10 @@ def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: 
 
         for email, password, role in create_demo_users():
             click.echo(f"Демо-пользователь {role}: {email} / {password}", err=True)
+        from marketplace.demo.communities import create_demo_communities
+
+        communities = create_demo_communities()
+        click.echo(f"Сообщества: {', '.join(c.name for c in communities) or 'нет'}.", err=True)
         db.session.commit()
     from workers.outbox import schedule_drain
 

@@ -143,9 +143,36 @@ def test_demo_command_seeds_and_serves_the_organizations_by_region(app, db, runn
         from marketplace.analytics.models import AnalyticsSnapshot
 
         assert "Аналитика рассчитана" in result.output  # the coordinators' tabs open with data
+        from marketplace.communities.models import Community
+        from marketplace.organizations.models import Organization
+
+        assert "Сообщества:" in result.output and db.session.query(Community).count() >= 1
+        assert db.session.query(Organization).filter_by(region_code="27", verified=True).count() >= 1
         assert db.session.query(AnalyticsSnapshot).filter_by(scope="27").count() > 0
     finally:
         services.close_search(keep_encoder=True)
     assert [(host, port) for host, port, _ in served] == [("127.0.0.1", 5123)]
     page = served[0][2].test_client().get("/").get_data(as_text=True)
     assert "Хабаровский край" in page and '<span class="count">' in page
+
+
+def test_demo_communities_cover_every_kind_of_access(app, db):
+    """On the full demo's shape (the seed's organizations, not 12): an open cluster and association, a closed
+    community with a request waiting, a secret one with an invitation; a third of the region verified."""
+    from marketplace.communities.models import Community, CommunityAccess, MemberStatus
+    from marketplace.demo.communities import create_demo_communities
+    from marketplace.demo.seed import seed_demo
+    from marketplace.organizations.models import Organization
+
+    seed_demo(120, 27)
+    made = create_demo_communities()
+    by_access = {c.access: c for c in made}
+    assert {CommunityAccess.OPEN, CommunityAccess.CLOSED, CommunityAccess.SECRET} <= set(by_access), \
+        [c.name for c in made]
+    assert any(m.status == MemberStatus.REQUESTED for m in by_access[CommunityAccess.CLOSED].members)
+    assert any(m.status == MemberStatus.INVITED for m in by_access[CommunityAccess.SECRET].members)
+    assert all(len([m for m in c.members if m.status == MemberStatus.ACTIVE]) >= 2 for c in made)
+    local = db.session.query(Organization).filter_by(region_code="27")
+    assert 0 < local.filter_by(verified=True).count() < local.count()
+    assert create_demo_communities() == []  # a second run adds nothing
+    assert db.session.query(Community).count() == len(made)
