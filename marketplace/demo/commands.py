@@ -49,6 +49,7 @@ def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: 
     click.echo("Индексирую предложения и потребности…", err=True)
     schedule_drain()
     _match_needs(progress_bar)
+    _decide_some_chains()
     _refresh_analytics()
     if no_serve:
         return
@@ -70,6 +71,33 @@ def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: 
     finally:
         if scheduler is not None:
             scheduler.stop()
+
+
+def _decide_some_chains(approve: int = 2) -> None:
+    """The coordinator's queue as after a while of use: the first suggested chains delivered to the demo region are
+    approved by its coordinator (with a comment), the rest wait for a decision."""
+    from marketplace.accounts.models import User
+    from marketplace.chains import services as chains
+    from marketplace.chains.models import ChainRequest, ChainStatus, CooperationChain
+    from marketplace.extensions import db
+
+    coordinator = db.session.scalar(select(User).where(User.email == "coordinator@cosmos.local"))
+    if coordinator is None or db.session.scalar(select(func.count(CooperationChain.id)).where(
+            CooperationChain.status == ChainStatus.APPROVED)):
+        return
+    waiting = list(db.session.scalars(
+        select(CooperationChain).join(ChainRequest, ChainRequest.id == CooperationChain.request_id)
+        .where(CooperationChain.status == ChainStatus.SUGGESTED, ChainRequest.delivery_region == "27")
+        .order_by(CooperationChain.request_id, CooperationChain.rank)))
+    decided: set[int] = set()
+    for chain in waiting:
+        if len(decided) >= approve or chain.request_id in decided:
+            continue
+        chains.approve(chain, user=coordinator, comment="Согласовано с предприятиями края (демо).")
+        decided.add(chain.request_id)
+    db.session.commit()
+    pending = len({c.request_id for c in waiting} - decided)
+    click.echo(f"Цепочки кооперации: утверждено {len(decided)}, ждут решения координатора {pending}.", err=True)
 
 
 def _refresh_analytics() -> None:

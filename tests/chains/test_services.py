@@ -288,3 +288,15 @@ def test_transport_rates_come_from_the_chain_transport_setting(app, db, factorie
     monkeypatch.setitem(app.config, "CHAIN_TRANSPORT", {"cost_per_km": 1})
     with pytest.raises(ValueError, match="cost_per_km"):
         services.transport_model()
+
+
+def test_the_demo_approves_the_first_chains_of_its_region_and_leaves_the_rest_waiting(db, factories, built, app):
+    from marketplace.demo.commands import _decide_some_chains
+
+    _, coordinator, row = built
+    coordinator.email = "coordinator@cosmos.local"  # the demo's coordinator
+    db.session.flush()
+    with app.test_request_context():
+        _decide_some_chains(approve=1)
+    assert row.chains[0].status == ChainStatus.APPROVED and row.chains[0].decided_by_id == coordinator.id
+    assert all(c.status == ChainStatus.REJECTED for c in row.chains[1:])  # its alternatives close with it

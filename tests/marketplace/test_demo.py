@@ -143,6 +143,7 @@ def test_demo_command_seeds_and_serves_the_organizations_by_region(app, db, runn
         from marketplace.analytics.models import AnalyticsSnapshot
 
         assert "Аналитика рассчитана" in result.output  # the coordinators' tabs open with data
+        assert "Цепочки кооперации: утверждено" in result.output
         from marketplace.communities.models import Community
         from marketplace.organizations.models import Organization
 
