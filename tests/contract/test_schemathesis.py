@@ -2,7 +2,7 @@
 supplier with a token: schema-valid requests (positive) and schema-invalid ones (negative) for every operation,
 a bounded, deterministic number of examples each, every failure of every operation collected and reported.
 
-Five operations keep a named gap (``KNOWN_GAPS``): a cross-field or existence rule OpenAPI 3.0 cannot state, so
+Six operations keep a named gap (``KNOWN_GAPS``): a cross-field, existence or date-relative rule OpenAPI 3.0 cannot state, so
 a schema-valid body may get a 422 there; every other check of those operations still runs.
 
 The checks are schemathesis' whole default set: no server error, status codes, content types, response headers
@@ -42,6 +42,8 @@ KNOWN_GAPS = {
     ("POST /api/v1/quote-requests", "RejectedPositiveData"),
     # invited organizations must exist
     ("POST /api/v1/tenders", "RejectedPositiveData"),
+    # a delivery deadline already past is refused («срок уже прошёл»): today is not a thing a schema can name
+    ("POST /api/v1/match", "RejectedPositiveData"),
     # the e-mail and website patterns of the document (issue 13's contacts, 4f51d91) are wider than the service's
     # checks; their owner aligns them
     ("PUT /api/v1/organizations/{organization_id}/contacts", "RejectedPositiveData"),
