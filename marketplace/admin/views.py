@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from marketplace.accounts.models import User, UserRole
 from marketplace.admin import services
 from marketplace.core.models import AuditLog
+from marketplace.core.paging import paginate
 from marketplace.core.permissions import is_admin
 from marketplace.extensions import db, login_manager
 
@@ -36,11 +37,6 @@ def admins_only() -> WerkzeugResponse | None:
     return None
 
 
-def _page() -> int:
-    value = request.args.get("page", "1")
-    return max(1, min(int(value), 10_000)) if value.isdigit() else 1
-
-
 @bp.get("/")
 def index() -> WerkzeugResponse:
     return redirect(url_for("admin.users"))
@@ -58,11 +54,9 @@ def users() -> str:
         stmt = stmt.where(User.role == UserRole(role))
     if state:
         stmt = stmt.where(User.is_active.is_(state == "active"))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = _page()
-    rows = db.session.scalars(stmt.order_by(User.id).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    return render_template("admin/users.html", users=rows, q=q, role=role, state=state, page=page, total=total,
-                           pages=max(1, -(-total // PER_PAGE)), roles=ROLE_TITLES, form=ActionForm())
+    found = paginate(stmt.order_by(User.id), request.args.get("page"), per_page=PER_PAGE)
+    return render_template("admin/users.html", users=found.items, q=q, role=role, state=state, page=found.number,
+                           total=found.total, pages=found.pages, roles=ROLE_TITLES, form=ActionForm())
 
 
 def _user_or_404(user_id: int) -> User:
@@ -168,12 +162,10 @@ def audit() -> str:
         stmt = stmt.where(AuditLog.at >= since)
     if until:
         stmt = stmt.where(AuditLog.at <= until)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = _page()
-    rows = db.session.scalars(stmt.order_by(AuditLog.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    return render_template("admin/audit.html", entries=rows, filters=filters, since=request.args.get("since", ""),
-                           until=request.args.get("until", ""), page=page, total=total,
-                           pages=max(1, -(-total // PER_PAGE)))
+    found = paginate(stmt.order_by(AuditLog.id.desc()), request.args.get("page"), per_page=PER_PAGE)
+    return render_template("admin/audit.html", entries=found.items, filters=filters,
+                           since=request.args.get("since", ""), until=request.args.get("until", ""),
+                           page=found.number, total=found.total, pages=found.pages)
 
 
 @bp.get("/organizations")
@@ -187,13 +179,10 @@ def organizations() -> str:
                                  func.lower(Organization.name).like(f"%{q.lower()}%")))
     if request.args.get("unverified") == "1":
         stmt = stmt.where(Organization.verified.is_(False))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = _page()
-    rows = db.session.scalars(stmt.order_by(Organization.name, Organization.id).limit(PER_PAGE)
-                              .offset((page - 1) * PER_PAGE)).all()
-    return render_template("admin/organizations.html", organizations=rows, q=q, page=page, total=total,
-                           unverified=request.args.get("unverified") == "1",
-                           pages=max(1, -(-total // PER_PAGE)), form=ActionForm())
+    found = paginate(stmt.order_by(Organization.name, Organization.id), request.args.get("page"), per_page=PER_PAGE)
+    return render_template("admin/organizations.html", organizations=found.items, q=q, page=found.number,
+                           total=found.total, unverified=request.args.get("unverified") == "1",
+                           pages=found.pages, form=ActionForm())
 
 
 @bp.post("/organizations/<int:organization_id>/<any(verify, unverify, block, unblock):action>")

@@ -8,9 +8,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import request
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 
-from marketplace.extensions import db
+from marketplace.core.paging import count_rows, slice_rows
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
@@ -44,9 +44,8 @@ class Page:
 
 
 def paginate(query: Select[Any], *, page: int, per_page: int) -> Page:
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=items, page=page, per_page=per_page, total=total)
+    """The API's page: no clamping to the last page (a page past the end is empty, as its ``meta`` says)."""
+    return Page(items=slice_rows(query, page, per_page), page=page, per_page=per_page, total=count_rows(query))
 
 
 def _page_url(page: int, per_page: int) -> str:

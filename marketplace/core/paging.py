@@ -47,20 +47,32 @@ class PageOf:
         return (self.number - 1) * self.per_page + len(self.items)
 
 
+MAX_PAGE = 10_000
+
+
 def page_number(value: Any) -> int:
+    """A page number from a query argument: 1 for anything not a positive integer, at most ``MAX_PAGE``."""
     try:
         number = int(value)
     except (TypeError, ValueError):
         return 1
-    return number if number >= 1 else 1
+    return min(number, MAX_PAGE) if number >= 1 else 1
+
+
+def count_rows(query: Select[Any]) -> int:
+    """How many rows ``query`` gives (its ordering dropped)."""
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def slice_rows(query: Select[Any], number: int, per_page: int) -> list[Any]:
+    """The ``number``-th run of ``per_page`` rows of ``query`` (ordered by the caller), from 1."""
+    return list(db.session.scalars(query.offset((number - 1) * per_page).limit(per_page)))
 
 
 def paginate(query: Select[Any], page: Any = 1, *, per_page: int | None = None) -> PageOf:
     """The ``page``-th slice of ``query`` (ordered by the caller) and the total count, in two statements;
-    ``per_page`` defaults to ``PER_PAGE``."""
+    ``per_page`` defaults to ``PER_PAGE``. The API's pages (``api.pagination``) count and slice the same way."""
     per_page = per_page or PER_PAGE
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    number = min(page_number(page), pages)
-    items = list(db.session.scalars(query.offset((number - 1) * per_page).limit(per_page)))
-    return PageOf(items, number, per_page, total)
+    total = count_rows(query)
+    number = min(page_number(page), max(1, -(-total // per_page)))
+    return PageOf(slice_rows(query, number, per_page), number, per_page, total)

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from marketplace.accounts.views import region_choices
 from marketplace.core import permissions
+from marketplace.core.paging import paginate
 from marketplace.core.validation import ValidationFailed
 from marketplace.deals import access, services
 from marketplace.deals import attachments as files
@@ -100,17 +100,15 @@ def new() -> Any:
 @bp.get("/")
 @login_required
 def index() -> str:
-    page = max(1, request.args.get("page", 1, type=int) or 1)
     status = request.args.get("status") or ""
     stmt = access.visible_conversations(current_user)
     if status in {s.value for s in ConversationStatus}:
         stmt = stmt.where(Conversation.status == status)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(db.session.scalars(stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-                                   .offset((page - 1) * PER_PAGE).limit(PER_PAGE)))
+    found = paginate(stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()),
+                     request.args.get("page"), per_page=PER_PAGE)
     mine = permissions.organization_ids(current_user)
-    return render_template("deals/index.html", rows=rows, page=page, pages=max(1, -(-total // PER_PAGE)),
-                           total=total, status=status, mine=mine, status_titles=services.STATUS_TITLES_RU)
+    return render_template("deals/index.html", rows=found.items, page=found.number, pages=found.pages,
+                           total=found.total, status=status, mine=mine, status_titles=services.STATUS_TITLES_RU)
 
 
 @bp.get("/<int:conversation_id>")

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
+from marketplace.core.paging import paginate
 from marketplace.core.permissions import organization_ids
 from marketplace.core.validation import ValidationFailed
 from marketplace.extensions import db
@@ -41,15 +41,13 @@ def _safe_link(link: str | None) -> str:
 @bp.get("/")
 @login_required
 def index() -> str:
-    page = max(1, request.args.get("page", 1, type=int) or 1)
     only_unread = request.args.get("unread") == "1"
     stmt = services.notifications_query(current_user)
     if only_unread:
         stmt = stmt.where(Notification.read_at.is_(None))
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = list(db.session.scalars(stmt.offset((page - 1) * PER_PAGE).limit(PER_PAGE)))
-    return render_template("notifications/index.html", rows=rows, page=page, total=total,
-                           pages=max(1, -(-total // PER_PAGE)), only_unread=only_unread,
+    found = paginate(stmt, request.args.get("page"), per_page=PER_PAGE)
+    return render_template("notifications/index.html", rows=found.items, page=found.number, total=found.total,
+                           pages=found.pages, only_unread=only_unread,
                            categories={c.key: c.title_ru for c in preferences.CATEGORIES},
                            category_of=preferences.category_of)
 
