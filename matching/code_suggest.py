@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -122,6 +123,10 @@ class CodeSuggester:
         self.head_word_weight = head_word_weight
         self.secondary_share = secondary_share
         self.product_penalty = product_penalty
+        # The catalogue reads a text once per suggestion, not once per scheme and use (a product's text and the
+        # catalogue boost of both schemes ask the same).
+        self._recognize = lru_cache(maxsize=4096)(lambda text: catalogue.recognize(text, top=3)) \
+            if catalogue is not None else None
         self.goods = goods
         self.goods_weight = goods_weight
         self._classes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -167,7 +172,7 @@ class CodeSuggester:
         if not SERVICE_STEMS.isdisjoint(words) or not ORDER_STEMS.isdisjoint(words) or \
                 self._starts_with_service(head):
             return False
-        return self.catalogue is None or not self.catalogue.recognize(text, top=1)
+        return not self._operations_read(text)
 
     def _starts_with_service(self, head: str) -> bool:
         first = stems(head)[:1]
@@ -214,26 +219,23 @@ class CodeSuggester:
         best = np.maximum.reduceat(scores[:, inside][:, order], starts, axis=1)
         return {"keys": keys[cols[starts]], "best": best}
 
+    def _operations_read(self, text: str) -> tuple:
+        """The catalogue's operations in ``text`` (top 3), read once per text for the whole suggestion."""
+        return tuple(self._recognize(text)) if self.catalogue is not None else ()
+
     def _catalogue_boost(self, scheme: str, texts: Sequence[str]) -> np.ndarray | None:
         if self.catalogue is None or not self.catalogue_weight:
             return None
-        codes = self.classifiers[scheme].codes_.astype(str)
-        out = np.zeros((len(texts), len(codes)), dtype=np.float32)
-        hit = False
-        for row, text in enumerate(texts):
-            for found in self.catalogue.recognize(text, top=3):
+
+        def weighted(text: str):
+            for found in self._operations_read(text):
                 op = self.catalogue.get(found.operation_id)
                 for rank, code in enumerate(getattr(op, scheme, ()) if op is not None else ()):
                     # An operation's first code is its own, the later ones related («монтаж электропроводки»:
                     # 43.21 electrical works before 33.20 machinery installation): they get a share of it.
-                    weight = np.float32(found.confidence * (1.0 if rank == 0 else self.secondary_share))
-                    # The code itself and every code inside it, and the codes above it down to its class.
-                    inside = np.char.startswith(codes, code)
-                    above = np.isin(codes, [code[:n] for n in range(5, len(code))])
-                    mask = inside | above
-                    out[row, mask] = np.maximum(out[row, mask], weight)
-                    hit = True
-        return out * np.float32(self.catalogue_weight) if hit else None
+                    yield code, found.confidence * (1.0 if rank == 0 else self.secondary_share)
+
+        return self._spread(scheme, [weighted(t) for t in texts], self.catalogue_weight)
 
     def _goods_boost(self, scheme: str, texts: Sequence[str]) -> np.ndarray | None:
         """Product types the goods vocabulary recognises («Плиты ДСП», «Гипсокартон») add their ОКПД2 codes, by
@@ -241,18 +243,28 @@ class CodeSuggester:
         class vote."""
         if self.goods is None or not self.goods_weight or scheme != "okpd2":
             return None
-        codes = self.classifiers[scheme].codes_.astype(str)
-        out = np.zeros((len(texts), len(codes)), dtype=np.float32)
-        hit = False
-        for row, text in enumerate(texts):
+
+        def weighted(text: str):
             if _is_service(text) or self._starts_with_service(text_head(text) or text):
-                continue  # «услуги буксирных судов» asks for towing, not for a tug
+                return  # «услуги буксирных судов» asks for towing, not for a tug
             for kind, confidence in self.goods.recognize(text, top=3):
                 for code in kind.okpd2:
-                    mask = np.char.startswith(codes, code) | np.isin(codes, [code[:n] for n in range(5, len(code))])
-                    out[row, mask] = np.maximum(out[row, mask], np.float32(confidence))
-                    hit = True
-        return out * np.float32(self.goods_weight) if hit else None
+                    yield code, confidence
+
+        return self._spread(scheme, [weighted(t) for t in texts], self.goods_weight)
+
+    def _spread(self, scheme: str, per_text, weight: float) -> np.ndarray | None:
+        """``(code, confidence)`` pairs per text as scores: each code's confidence goes to the code itself, every
+        code inside it and the codes above it down to its class (the best confidence where several reach one)."""
+        codes = self.classifiers[scheme].codes_.astype(str)
+        out = np.zeros((len(per_text), len(codes)), dtype=np.float32)
+        hit = False
+        for row, pairs in enumerate(per_text):
+            for code, confidence in pairs:
+                mask = np.char.startswith(codes, code) | np.isin(codes, [code[:n] for n in range(5, len(code))])
+                out[row, mask] = np.maximum(out[row, mask], np.float32(confidence))
+                hit = True
+        return out * np.float32(weight) if hit else None
 
     def decision_function(self, texts: Sequence[str], scheme: str) -> np.ndarray:
         """Scores of every code of ``scheme`` (columns in the order of its classifier's ``codes_``)."""
