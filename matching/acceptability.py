@@ -184,20 +184,19 @@ class AcceptabilityRule:
         if h.lemma not in offer_words:
             # Another word for the same product type («Листы ГКЛ» for «Гипсокартон», «ЛДСП» for «плиты ДСП»).
             same = sorted(n.goods & o.goods)
-            if same and not _marks_differ(n, o):
+            marks = _shared_marks(n.head, o.head)
+            if same and (marks is None or marks):
                 return True, f"тот же товар — {self.goods.get(same[0]).name.lower()}"
             other = o.head.text.lower() if o.head else offer.title.lower()[:60]
             return False, f"другой товар: {other}, а нужно {h.text.lower()}"
         # Type marks on both sides decide it: «ЗКП» is not «МКПАБ» (both communication cables, one subcategory),
         # and «ВВГнг(А)-LS» is «ВВГнг-LS» whatever subcategory the buyer picked.
-        need_marks = mark_families(h.marks)
-        offer_marks = mark_families(o.head.marks) if o.head is not None and o.head.lemma == h.lemma else frozenset()
-        if need_marks and offer_marks:
-            same = sorted(a for a in need_marks if any(a.startswith(b) or b.startswith(a) for b in offer_marks))
-            if same:
-                return True, f"тот же товар — {h.text.lower()} {', '.join(same)}"
-            return False, (f"другая марка: {', '.join(sorted(offer_marks))}, а нужна "
-                           f"{', '.join(sorted(need_marks))}")
+        marks = _shared_marks(h, o.head) if o.head is not None and o.head.lemma == h.lemma else None
+        if marks:
+            return True, f"тот же товар — {h.text.lower()} {', '.join(marks)}"
+        if marks is not None:
+            return False, (f"другая марка: {', '.join(sorted(mark_families(o.head.marks)))}, а нужна "
+                           f"{', '.join(sorted(mark_families(h.marks)))}")
         need_mods = {m for m in h.modifiers if m not in NEUTRAL_MODIFIERS}
         offer_mods = set(o.head.modifiers) if o.head is not None and o.head.lemma == h.lemma else set(o.words)
         offer_mods = {m for m in offer_mods if m not in NEUTRAL_MODIFIERS and m != h.lemma}
@@ -243,10 +242,14 @@ def _materials_read_loosely(n: Reading, o: Reading, mats: Any) -> tuple[Mapping[
     return {**n.parameters, "materials": family(need_m)}, {**o.parameters, "materials": family(offer_m)}
 
 
-def _marks_differ(n: Reading, o: Reading) -> bool:
-    a = mark_families(n.head.marks) if n.head else frozenset()
-    b = mark_families(o.head.marks) if o.head else frozenset()
-    return bool(a and b) and not any(x.startswith(y) or y.startswith(x) for x in a for y in b)
+def _shared_marks(a: Head | None, b: Head | None) -> list[str] | None:
+    """The need's type-mark families the offer shares («ВВГ» for «ВВГнг-LS» and «ВВГнг(А)-LS»), ``[]`` when both
+    name marks and none agree, ``None`` when a side names none (then the marks decide nothing)."""
+    need = mark_families(a.marks) if a is not None else frozenset()
+    offer = mark_families(b.marks) if b is not None else frozenset()
+    if not (need and offer):
+        return None
+    return sorted(x for x in need if any(x.startswith(y) or y.startswith(x) for y in offer))
 
 
 def _work(h: Head | None) -> bool:
