@@ -268,9 +268,11 @@ class QueryMixin:
                 text_scores = {i: s for i, (s, _) in zip(ids, result.hits, strict=True)}
                 ranked = rrf_fuse([(list(text_scores), query.text_weight),
                                    (list(vector_scores), query.vector_weight)], k=RRF_K)
-                missing = [i for i, _ in ranked if i not in vector_scores]
-                vector_scores.update(self._vectors.scores_for(missing, qvec))
             page = ranked[query.offset: query.offset + query.k]
+            # the cosine of a text hit beyond the vector depth, for the page's hits only (what the caller reads)
+            missing = [i for i, _ in page if i not in vector_scores]
+            if missing:
+                vector_scores.update(self._vectors.scores_for(missing, qvec))
 
         if query.fields:
             sources = self._sources(searcher, [i for i, _ in page])

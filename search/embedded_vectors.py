@@ -295,8 +295,9 @@ class VectorStore(VectorSearchMixin):
 
     def _write_segment_arrays(self, name: str, ids: np.ndarray, matrix: np.ndarray,
                               cols: dict[str, np.ndarray]) -> None:
-        # Sorted by (side, status): a query filtering on those alone reads contiguous slices (Segment.groups).
-        order = np.lexsort((cols["status"], cols["side"]))
+        # Sorted by (side, status, region): a query filtering on side and status alone reads contiguous slices
+        # (Segment.groups), and one region's rows are a run in each of them (vector_scan.runs): no gather.
+        order = np.lexsort((cols["region"], cols["status"], cols["side"]))
         if not np.array_equal(order, np.arange(len(order))):
             ids, matrix = ids[order], matrix[order]
             cols = {c: col[order] for c, col in cols.items()}

@@ -3,11 +3,14 @@
 - **Single-threaded BLAS.** A matrix-vector product is memory-bound: a second BLAS thread adds little, and on
   shared cores it waits for the scheduler (measured on 2 busy cores: p50 0.03 ms, p95 24 ms for a 3,000-row product
   with two threads; 0.05 / 0.08 ms with one). Every product here runs under :data:`ONE_BLAS_THREAD`.
-- **Partitions.** Segments are written sorted by (side, status) (:meth:`Segment.groups` finds the runs), so a filter
-  on side and status alone is a few contiguous slices: the product runs over the slices' rows only, with no mask
-  over the whole matrix and no gather. Deleted rows and the few excluded ids or organisations are set to -inf in the
-  slice's scores. Any other filter (region, kind, codes, ids…) takes the mask path: the rows are selected, then
-  gathered and multiplied when they are under a third of the segment, else the whole segment is multiplied.
+- **Partitions.** Segments are written sorted by (side, status, region) (:meth:`Segment.groups` finds the
+  (side, status) runs), so a filter on side and status alone is a few contiguous slices: the product runs over the
+  slices' rows only, with no mask over the whole matrix and no gather. Deleted rows and the few excluded ids or
+  organisations are set to -inf in the slice's scores. A region (or district) filter starts from that value's rows,
+  one run in each (side, status) group of a segment so written (:func:`runs`): the runs are multiplied as slices,
+  and the rows failing the other filters are set to -inf. Any other filter (kind, codes, ids…) or scattered rows
+  take the mask path: the passing rows are gathered and multiplied when they are under a third of the segment,
+  else the whole segment is multiplied.
 - **Approximate (``approximate=True``, segments of at least ``min_rows``).** An inverted file: the segment's rows
   are clustered by spherical k-means (faiss, built once per immutable segment and saved beside it as
   ``ivf.npz``: the centroids and the rows of each list); a broad query multiplies only the rows of the ``probe``
@@ -33,36 +36,49 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 IVF_FILE = "ivf.npz"
+MAX_RUNS = 16  # runs of rows multiplied slice by slice; more, and the passing rows are gathered
 
 
 class _OneBlasThread:
-    """A re-entrant, thread-safe cap of the BLAS libraries to one thread (threadpoolctl), a no-op without it."""
+    """A re-entrant, thread-safe cap of the BLAS libraries to one thread (threadpoolctl), a no-op without it.
+
+    The BLAS libraries are looked up once; entering sets each one that runs more than one thread to one and leaving
+    restores it: a ctypes call per library, where ``ThreadpoolController.limit`` re-reads every library's info on
+    each call (≈50 µs, a twentieth of a hybrid query at 100k).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._depth = 0
-        self._limiter: Any = None
-        self._controller: Any = False  # False: not looked up yet; None: threadpoolctl is not installed
+        self._libraries: list[Any] | None = None  # None: not looked up yet
+        self._restore: list[tuple[Any, int]] = []
+
+    def _blas(self) -> list[Any]:
+        if self._libraries is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+                self._libraries = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+            except ImportError:  # pragma: no cover - scikit-learn brings it
+                self._libraries = []
+        return self._libraries
 
     def __enter__(self) -> None:
         with self._lock:
             if self._depth == 0:
-                if self._controller is False:
-                    try:
-                        from threadpoolctl import ThreadpoolController
-                        self._controller = ThreadpoolController()
-                    except ImportError:  # pragma: no cover - scikit-learn brings it
-                        self._controller = None
-                if self._controller is not None:
-                    self._limiter = self._controller.limit(limits=1, user_api="blas")
+                for library in self._blas():
+                    threads = library.get_num_threads()
+                    if threads != 1:
+                        library.set_num_threads(1)
+                        self._restore.append((library, threads))
             self._depth += 1
 
     def __exit__(self, *exc: object) -> None:
         with self._lock:
             self._depth -= 1
-            if self._depth == 0 and self._limiter is not None:
-                self._limiter.restore_original_limits()
-                self._limiter = None
+            if self._depth == 0:
+                for library, threads in self._restore:
+                    library.set_num_threads(threads)
+                self._restore = []
 
 
 ONE_BLAS_THREAD = _OneBlasThread()
@@ -114,6 +130,18 @@ def scan_ranges(seg: Segment, ranges: Sequence[tuple[int, int]], qvec: np.ndarra
     if not all_ids:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
     return np.concatenate(all_ids), np.concatenate(all_scores)
+
+
+def runs(rows: np.ndarray, limit: int = MAX_RUNS) -> list[tuple[int, int]] | None:
+    """Ascending rows as (first, end) runs of consecutive rows, or None when there are more than ``limit`` runs."""
+    if not len(rows):
+        return []
+    breaks = np.flatnonzero(np.diff(rows) != 1)
+    if len(breaks) >= limit:
+        return None
+    starts = [0, *(breaks + 1).tolist()]
+    stops = [*(breaks + 1).tolist(), len(rows)]
+    return [(int(rows[a]), int(rows[b - 1]) + 1) for a, b in zip(starts, stops, strict=True)]
 
 
 # ------------------------------------------------------------------------------------------- approximate (IVF)
@@ -244,17 +272,17 @@ class VectorSearchMixin:
         return mask
 
     def selected_rows(self, state: VectorState, seg: Segment, filters: Filters,
-                      allowed_ids: np.ndarray | None) -> np.ndarray:
-        """The rows passing the filters, ascending. A region or district filter starts from that value's rows (a
-        per-segment index, built once), so the usual one-region query never touches the other rows."""
+                      allowed_ids: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The candidate rows, ascending, and which of them pass the filters (None: all). A region or district
+        filter starts from that value's rows (a per-segment index, built once), so the usual one-region query never
+        touches the other rows; segments are sorted by (side, status, region), so those rows are a few runs."""
         for column, values in (("region", filters.regions), ("district", filters.districts)):
             if values:
                 codes = [c for c in (state.code(column, v) for v in values) if c is not None]
                 rows = seg.rows_with(column, codes)
-                mask = self.mask(state, seg, filters, allowed_ids, rows) if len(rows) else None
-                return rows if mask is None else rows[mask]
+                return rows, self.mask(state, seg, filters, allowed_ids, rows) if len(rows) else None
         mask = self.mask(state, seg, filters, allowed_ids)
-        return np.arange(len(seg.ids)) if mask is None else np.flatnonzero(mask)
+        return (np.arange(len(seg.ids)), None) if mask is None else (np.flatnonzero(mask), None)
 
     def search(self, qvec: np.ndarray, filters: Filters, depth: int,
                allowed_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -272,13 +300,22 @@ class VectorSearchMixin:
                     found = scan_approximate(seg, self.ivf(seg), ranges, qvec, filters, depth, self.probe)
                 ids, scores = found if found is not None else scan_ranges(seg, ranges, qvec, filters, depth)
             else:
-                rows = self.selected_rows(state, seg, filters, allowed_ids)
-                if not len(rows):
+                rows, passing = self.selected_rows(state, seg, filters, allowed_ids)
+                if not len(rows) or (passing is not None and not passing.any()):
                     continue
-                if len(rows) < len(seg.ids) // 3:  # selective: gather the rows, multiply fewer
-                    scores = matvec(seg.vectors[rows], qvec)
+                spans = runs(rows)
+                if spans is not None:  # a few runs (a region's rows in each side and status): slices, no gather
+                    scores = matvec(seg.vectors[spans[0][0]:spans[0][1]], qvec) if len(spans) == 1 else \
+                        np.concatenate([matvec(seg.vectors[a:b], qvec) for a, b in spans])
+                    if passing is not None:
+                        scores[~passing] = -np.inf
                 else:
-                    scores = matvec(seg.vectors, qvec)[rows]
+                    if passing is not None:
+                        rows = rows[passing]
+                    if len(rows) < len(seg.ids) // 3:  # selective: gather the rows, multiply fewer
+                        scores = matvec(seg.vectors[rows], qvec)
+                    else:
+                        scores = matvec(seg.vectors, qvec)[rows]
                 ids, scores = top(seg.ids[rows], scores, depth)
             all_ids.append(ids)
             all_scores.append(np.asarray(scores, dtype=np.float32))

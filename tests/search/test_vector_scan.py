@@ -9,7 +9,7 @@ import pytest
 
 from search import Document, Filters, Query, open_backend
 from search.embedded_vectors import Segment
-from search.vector_scan import ONE_BLAS_THREAD
+from search.vector_scan import ONE_BLAS_THREAD, runs
 
 DIM = 16
 STATUSES = ("active", "draft", "closed")
@@ -45,7 +45,11 @@ def exact_top(live: dict[int, Document], qvec: np.ndarray, f: Filters, k: int) -
 FILTERS = (Filters(), Filters(side="offer"), Filters(side="offer", statuses=("active",)),
            Filters(statuses=("draft", "closed")), Filters(side="need", exclude_ids=(4, 8, 12),
                                                           exclude_organization_ids=(3, 5)),
-           Filters(side="offer", regions=("12",)), Filters(kinds=("product",), statuses=("active",)))
+           Filters(side="offer", regions=("12",)), Filters(kinds=("product",), statuses=("active",)),
+           # a region's runs multiplied as slices, with the rows failing the other filters at -inf
+           Filters(regions=("12",), kinds=("product",)),
+           Filters(side="offer", statuses=("active",), regions=("11", "15"), exclude_organization_ids=(3,),
+                   exclude_ids=(20, 21, 22)))
 
 
 @pytest.fixture
@@ -94,6 +98,15 @@ def test_segments_are_sorted_so_side_and_status_are_slices(updated):
         assert set(rows.tolist()) == set(np.flatnonzero((seg.cols["side"] == side) &
                                                         (seg.cols["status"] == status)).tolist())
         assert store.broad_ranges(state, seg, Filters(side="offer", regions=("12",)), None) is None
+        # and by region inside each (side, status) run: one region's rows are one run in each of them
+        region_rows = seg.rows_with("region", [state.code("region", "12")])
+        assert 0 < len(runs(region_rows)) <= len(seg.groups)
+
+
+def test_runs_of_rows():
+    assert runs(np.array([], dtype=np.int64)) == []
+    assert runs(np.array([3, 4, 5, 9, 10, 20])) == [(3, 6), (9, 11), (20, 21)]
+    assert runs(np.array([1, 3, 5, 7]), limit=3) is None  # scattered rows are gathered instead
 
 
 def test_a_segment_written_unsorted_has_no_groups():
