@@ -73,8 +73,14 @@ class QueryMixin:
                 schema, "ends_day", tantivy.FieldType.Integer, upper_bound=day, include_upper=False)))
         return clauses
 
-    def _phrase(self, words: Sequence[str], fields: Sequence[tuple[str, float]]) -> tantivy.Query | None:
-        """Words in this order (stop words keep their place), in any of the fields."""
+    def _phrase(self, words: Sequence[str], fields: Sequence[tuple[str, float]],
+                within: Sequence[tuple[Any, tantivy.Query]] = ()) -> tantivy.Query | None:
+        """Words in this order (stop words keep their place), in any of the fields.
+
+        ``within``: the search's filter clauses (scored 0), put inside each field's phrase. A union of phrase
+        scorers checks positions in every document holding all the words, whatever the filters outside it: at 1M
+        listings «услуги по производству» took 11.5 ms under a region filter, 0.3 ms with the filter inside.
+        """
         terms = [(offset, stem) for offset, stem in ((i, self._stem_word(w)) for i, w in enumerate(words)) if stem]
         if not terms:
             return None
@@ -86,15 +92,18 @@ class QueryMixin:
             shifted = [(offset - first, stem) for offset, stem in terms]
             per_field = [tantivy.Query.boost_query(tantivy.Query.phrase_query(self._schema, f, shifted), b)
                          for f, b in fields]
+        if within:
+            per_field = [tantivy.Query.boolean_query([(tantivy.Occur.Must, q), *within]) for q in per_field]
         return tantivy.Query.disjunction_max_query(per_field)
 
-    def _text_query(self, text: str, prefix: bool) -> tantivy.Query:
+    def _text_query(self, text: str, prefix: bool,
+                    within: Sequence[tuple[Any, tantivy.Query]] = ()) -> tantivy.Query:
         schema = self._schema
         fields = FIELDS
         clauses: list[tuple[Any, tantivy.Query]] = []
         text = fold_yo(text)
         for phrase in QUOTED.findall(text):
-            query = self._phrase(WORD.findall(phrase.lower()), fields)
+            query = self._phrase(WORD.findall(phrase.lower()), fields, within)
             if query is not None:
                 clauses.append((tantivy.Occur.Must, query))
         rest = QUOTED.sub(" ", text)
@@ -107,7 +116,8 @@ class QueryMixin:
                           for f, fb in fields for v, vb in variants]
             clauses.append((tantivy.Occur.Should, tantivy.Query.disjunction_max_query(subqueries)))
         if len(stems) > 1:
-            phrase = self._phrase(words, (("title", TITLE_BOOST * PHRASE_BOOST), ("description", PHRASE_BOOST)))
+            phrase = self._phrase(words, (("title", TITLE_BOOST * PHRASE_BOOST), ("description", PHRASE_BOOST)),
+                                  within)
             if phrase is not None:
                 clauses.append((tantivy.Occur.Should, phrase))
         if prefix_word:
@@ -139,7 +149,8 @@ class QueryMixin:
                     tantivy.Query.regex_query(schema, f, f"{root}.*"), 0.0) for f, _ in FIELDS]))]))
         return tantivy.Query.disjunction_max_query(subqueries)
 
-    def _relevant_text_query(self, plan: TextPlan) -> tantivy.Query:
+    def _relevant_text_query(self, plan: TextPlan,
+                             within: Sequence[tuple[Any, tantivy.Query]] = ()) -> tantivy.Query:
         """Must: (enough content words) or a named operation or one of its phrases; generic words only rank."""
         schema = self._schema
         if plan.matches_nothing:
@@ -155,7 +166,7 @@ class QueryMixin:
                     [(tantivy.Occur.Must, q) for q in chosen] +
                     [(tantivy.Occur.Should, groups[i]) for i in range(len(groups)) if i not in combo]))
         for words in plan.phrases:
-            phrase = self._phrase(words, FIELDS)
+            phrase = self._phrase(words, FIELDS, within)
             if phrase is not None:
                 alternatives.append(phrase)
         if plan.operations:
@@ -166,7 +177,7 @@ class QueryMixin:
             clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(
                 [(tantivy.Occur.Should, q) for q in alternatives])))
         for words in plan.quoted:
-            phrase = self._phrase(words, FIELDS)
+            phrase = self._phrase(words, FIELDS, within)
             if phrase is not None:
                 clauses.append((tantivy.Occur.Must, phrase))
         for word in plan.fillers:
@@ -175,7 +186,8 @@ class QueryMixin:
                 clauses.append((tantivy.Occur.Should, tantivy.Query.disjunction_max_query(
                     [tantivy.Query.boost_query(tantivy.Query.term_query(schema, f, stem), fb) for f, fb in FIELDS])))
         if len(plan.words) > 1:
-            phrase = self._phrase(plan.words, (("title", TITLE_BOOST * PHRASE_BOOST), ("description", PHRASE_BOOST)))
+            phrase = self._phrase(plan.words, (("title", TITLE_BOOST * PHRASE_BOOST), ("description", PHRASE_BOOST)),
+                                  within)
             if phrase is not None:
                 clauses.append((tantivy.Occur.Should, phrase))
         if plan.prefix_word:
@@ -216,9 +228,9 @@ class QueryMixin:
         schema = self._schema
         filters = self._filter_clauses(query.filters)
         if query.text and query.relevant:
-            text_q = self._relevant_text_query(self._plan(query))
+            text_q = self._relevant_text_query(self._plan(query), filters)
         else:
-            text_q = self._text_query(query.text, query.prefix) if query.text else None
+            text_q = self._text_query(query.text, query.prefix, filters) if query.text else None
         qvec = check_vector(query.vector, self.dim, what="query vector") if query.vector is not None else None
         has_vector = tantivy.Query.term_query(schema, "has_vector", True)
         text_scores: dict[int, float] = {}
