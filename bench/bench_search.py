@@ -8,7 +8,8 @@ top-10 queries with a region filter, each next to a bare peer built in the same 
 
 Every figure is printed with the product / peer ratio and the machine's load (``os.getloadavg``). The checks are
 printed too: the vector top-10 equals the peer's exact numpy top-10 on every query, no hit is outside the query's
-region, and with ``--reference`` every top-10 (text, vector, hybrid) equals the one a previous run wrote.
+region, and with ``--reference`` every top-10 (text, vector, hybrid) equals the one a previous run wrote. After
+each size the backend's own memory is measured in a fresh process running the same queries (``search_rss.py``).
 
 Listings are made from ОКПД2 names across the 89 subjects of the Federation. Vectors come from the product's
 built-in encoder (``matching.encoders.BuiltinEncoder``, fitted on the ОКПД2 and ОКВЭД2 names as the application
@@ -272,6 +273,19 @@ class Run:
             print(f"reference: {mode} top-10 identical in {same}/{len(tops[mode])}")
 
 
+def backend_memory(workdir: Path, queries: list, dim: int) -> str:
+    """The backend's resident memory after the timed queries, in a fresh process (``search_rss.py``)."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "queries.npz"
+        np.savez(path, texts=np.asarray([t for t, _, _ in queries]), vectors=np.stack([v for _, v, _ in queries]),
+                 regions=np.asarray([r for _, _, r in queries]))
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "search_rss.py"), str(workdir), "--queries",
+                               str(path), "--dim", str(dim)], capture_output=True, text=True, check=False)
+    return done.stdout.strip() if done.returncode == 0 else f"backend memory not measured: {done.stderr.strip()}"
+
+
 def build_encoder(args):
     if args.encoder == "hashing":
         return HashingEncoder(args.dim)
@@ -315,6 +329,8 @@ def main(argv: list[str] | None = None) -> list:
     parser.add_argument("--probe", type=float, default=0.05, help="share of inverted lists probed (--approximate)")
     parser.add_argument("--search-only", action="store_true",
                         help="time the queries on the listings already in --dir (one --n, the same --seed)")
+    parser.add_argument("--no-rss", action="store_true", help="skip the backend's memory, measured in a fresh "
+                        "process after each size (bench/search_rss.py)")
     parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads of this process, product and "
                         "peer alike (0: the library's default; on shared cores more than one adds a scheduler wait)")
     args = parser.parse_args(argv)
@@ -377,6 +393,8 @@ def main(argv: list[str] | None = None) -> list:
         size = disk_size(workdir)
         print(f"index size {size / 2**20:,.0f} MiB on disk ({size / n:,.0f} bytes/listing); peak RSS of the "
               f"bench (product, peer and the generator together) {peak_rss:,.0f} MiB")
+        if not args.no_rss:
+            print(backend_memory(workdir, queries, args.dim))
         table.append((n, figures))
         if args.reference is not None and n == sizes[-1]:
             run.check_reference(args.reference, {"n": n, "seed": args.seed, "encoder": args.encoder,
