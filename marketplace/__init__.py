@@ -35,6 +35,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from marketplace import web
 
     web.init_app(app)
+    from marketplace.core import pagecache
+
+    pagecache.init_app(app)
     from marketplace.indexing.views import bp as search_bp
 
     app.register_blueprint(search_bp)  # the search page; the menu links it as "search.index"

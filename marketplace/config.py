@@ -120,6 +120,9 @@ def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] 
         # Without Redis, a request's follow-up work (indexing, matching) runs on one background thread of the
         # process, not inside the request (``workers.background``); tests run it inline unless they ask.
         "JOBS_IN_BACKGROUND": _bool(env.get("COSMOS_JOBS_IN_BACKGROUND"), default=True),
+        # Public pages kept in memory for anonymous visitors until what they show changes (core.pagecache), and
+        # at most this long; 0 turns it off.
+        "COSMOS_PAGE_CACHE_SECONDS": _int(env, "COSMOS_PAGE_CACHE_SECONDS", 60),
     }
     return settings
 

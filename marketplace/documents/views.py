@@ -98,14 +98,15 @@ def delete(document_id: int) -> Any:
 
 
 def attachments_context(owner_kind: str, owner: Any) -> dict[str, Any]:
-    """What the ``documents/_attachments.html`` macro shows for an owner the reader may see."""
+    """What the ``documents/_attachments.html`` macro shows for an owner the reader may see (the upload form, and
+    with it a CSRF token in the session, only for who may attach: a public page stays the same for every visitor)."""
     from marketplace.documents.owners import owner_kind as kind_of
 
     kind = kind_of(owner_kind)
     documents = services.list_for(owner_kind, owner.id)
     can_attach = kind is not None and current_user.is_authenticated and kind.can_attach(current_user, owner)
     return {"kind": owner_kind, "owner_id": owner.id, "documents": documents, "can_attach": can_attach,
-            "form": DocumentForm(), "accept": ACCEPT_ATTRIBUTE, "accepted": ACCEPTED_TEXT,
+            "form": DocumentForm() if can_attach else None, "accept": ACCEPT_ATTRIBUTE, "accepted": ACCEPTED_TEXT,
             "max_mb": services.max_bytes() // (1024 * 1024), "next": request.full_path.rstrip("?"),
             "size": size_text}
 

@@ -7,6 +7,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from marketplace.core import pagecache
 from marketplace.extensions import db
 from marketplace.geo.models import FederalDistrict, Region
 from marketplace.indexing.finder import BadCriteria, ListingCriteria, find_listings, page_catalogue
@@ -32,6 +33,7 @@ def operation_groups() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 @bp.get("/search")
+@pagecache.public_page(lambda: ["search"])  # what the index has: the outbox's rows, written and drained
 def index() -> tuple[str, int] | str:
     regions = dict(db.session.execute(select(Region.code, Region.name)).all())
     districts = dict(db.session.execute(select(FederalDistrict.code, FederalDistrict.name)).all())

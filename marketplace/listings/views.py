@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 
 from marketplace.accounts.views import region_choices
-from marketplace.core import permissions
+from marketplace.core import pagecache, permissions
 from marketplace.core.validation import ValidationFailed
 from marketplace.extensions import db
 from marketplace.listings import services
@@ -162,8 +162,10 @@ def create(kind: str) -> Any:
 
 
 @bp.get("/listings/<int:listing_id>")
+@pagecache.public_page(lambda listing_id: [f"listing:{listing_id}"])
 def detail(listing_id: int) -> str:
     listing = permissions.listing_or_404(listing_id)
+    pagecache.depends_on(f"org:{listing.organization_id}")  # its name, contacts and documents on the page
     from marketplace.matches.views import can_see_matches, matches_context
 
     matches = matches_context(listing) if can_see_matches(current_user, listing) else {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 
+from marketplace.core import pagecache
 from marketplace.extensions import db
 from marketplace.geo.models import FederalDistrict, Region, Town
 from marketplace.listings.models import KIND_TITLES_RU, OFFER_KINDS
@@ -11,6 +12,11 @@ from marketplace.organizations.models import Organization
 from marketplace.showcase import services
 
 bp = Blueprint("showcase", __name__)
+
+
+def _geography_scopes(**_kwargs: object) -> list[str]:
+    """The counts of organizations; with a filter, of those with passing offers."""
+    return ["orgs", "listings"] if request.args else ["orgs"]
 
 
 def _filter_context(offer_filter: services.OfferFilter) -> dict[str, object]:
@@ -29,6 +35,7 @@ def _filter_context(offer_filter: services.OfferFilter) -> dict[str, object]:
 
 
 @bp.get("/")
+@pagecache.public_page(_geography_scopes)
 def index() -> str:
     offer_filter = services.OfferFilter.from_args(request.args)
     return render_template("showcase/index.html", districts=services.filtered_organizations_by_region(offer_filter),
@@ -36,6 +43,7 @@ def index() -> str:
 
 
 @bp.get("/districts/<code>")
+@pagecache.public_page(_geography_scopes)
 def district(code: str) -> str:
     district = db.session.get(FederalDistrict, code)
     if district is None:
@@ -47,6 +55,7 @@ def district(code: str) -> str:
 
 
 @bp.get("/regions/<code>")
+@pagecache.public_page(_geography_scopes)
 def region(code: str) -> str:
     region = db.session.get(Region, code)
     if region is None:
@@ -64,6 +73,7 @@ def region(code: str) -> str:
 
 
 @bp.get("/producers/<int:organization_id>")
+@pagecache.public_page(lambda organization_id: [f"org:{organization_id}"])
 def organization(organization_id: int) -> str:
     org = db.session.get(Organization, organization_id)
     if org is None or org.archived:
