@@ -116,6 +116,10 @@ def _init_templates(app: Flask) -> None:
     from flask_babel import get_locale
     from flask_wtf.csrf import generate_csrf
 
+    from marketplace.core import formats
+
+    formats.init_app(app)  # |date, |money, |number, |score, |label … (one set for every template)
+
     @app.context_processor
     def layout_helpers() -> dict[str, Any]:
         from flask_login import current_user

@@ -76,3 +76,11 @@ def paginate(query: Select[Any], page: Any = 1, *, per_page: int | None = None) 
     total = count_rows(query)
     number = min(page_number(page), max(1, -(-total // per_page)))
     return PageOf(slice_rows(query, number, per_page), number, per_page, total)
+
+
+def paginate_list(items: list[Any], page: Any = 1, *, per_page: int | None = None) -> PageOf:
+    """The ``page``-th slice of a list already read and ordered (rows a policy or a permission check keeps in
+    Python), with the same clamping as :func:`paginate`."""
+    per_page = per_page or PER_PAGE
+    number = min(page_number(page), max(1, -(-len(items) // per_page)))
+    return PageOf(items[(number - 1) * per_page:number * per_page], number, per_page, len(items))

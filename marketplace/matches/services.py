@@ -32,7 +32,7 @@ from marketplace.core.models import utcnow
 from marketplace.extensions import db
 from marketplace.geo.models import Region
 from marketplace.geo.services import country_lists, region_centres, region_districts
-from marketplace.listings.models import Capability, Listing, ListingStatus, Product, Side, TenderLot
+from marketplace.listings.models import Capability, Listing, ListingKind, ListingStatus, Product, Side, TenderLot
 from marketplace.matches.models import Match, MatchRun, MatchStatus
 from matching.acceptability import AcceptabilityRule
 from matching.geo import ProcurementTier
@@ -430,14 +430,16 @@ class _Stored:
     constraints_hold: bool = True
 
 
-def ranked_matches(need: Listing, policy: ProcurementPolicy | None = None) -> RankedMatches:
+def ranked_matches(need: Listing, policy: ProcurementPolicy | None = None, *,
+                   offer_kind: ListingKind | None = None) -> RankedMatches:
     """A need's stored matches, ordered and cut by ``policy`` (default: the need's own) — the same
-    :meth:`ProcurementPolicy.apply` the engine uses, over the stored rows of still active offers."""
+    :meth:`ProcurementPolicy.apply` the engine uses, over the stored rows of still active offers (of
+    ``offer_kind`` only, when given: the nearest tier with an acceptable offer of that kind comes first)."""
     policy = policy or policy_for(need)
     candidates = [_Stored(m, m.score, ProcurementTier.from_label(m.tier)) for m in db.session.scalars(
         select(Match).where(Match.need_id == need.id, Match.acceptable.is_(True))
         .options(selectinload(Match.offer).selectinload(Listing.organization)))
-        if m.offer.status == ListingStatus.ACTIVE]
+        if m.offer.status == ListingStatus.ACTIVE and (offer_kind is None or m.offer.kind == offer_kind)]
     outcome = policy.apply(candidates)
     every_tier = len(replace(policy, show_lower_tiers=True).apply(candidates).ranked)
     return RankedMatches(policy, tuple(c.row for c in outcome.ranked), outcome.active_tier, outcome.chain_suggested,

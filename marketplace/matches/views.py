@@ -4,13 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from marketplace.core import permissions
 from marketplace.extensions import db
-from marketplace.listings.models import Listing, Side
-from marketplace.matches import services
+from marketplace.listings.models import NEED_KINDS, OFFER_KINDS, Listing, Side
+from marketplace.matches import lists, services
 from marketplace.matches.models import Match
 from matching.geo import ProcurementTier
 
@@ -29,19 +30,25 @@ can_see_matches = services.can_see_matches
 
 
 def matches_context(listing: Listing, mode: str | None = None) -> dict[str, Any]:
-    """What the matches partial shows for ``listing`` (a need's offers by tier, or an offer's needs)."""
+    """What the matches partial shows for ``listing`` (a need's offers by tier, or an offer's needs): one page of
+    them, sorted and filtered by the query string (``lists``)."""
     run = services.last_run(listing.id)
     context: dict[str, Any] = {"listing": listing, "run": run, "tiers": ProcurementTier,
-                               "signal_titles": SIGNAL_TITLES_RU, "constraint_titles": CONSTRAINT_TITLES_RU}
+                               "signal_titles": SIGNAL_TITLES_RU, "constraint_titles": CONSTRAINT_TITLES_RU,
+                               "tier_choices": lists.TIER_CHOICES}
     if listing.side == Side.NEED:
         try:
             policy = services.parse_policy({"mode": mode} if mode else None, base=services.policy_for(listing))
         except services.MatchInputError:
             policy = services.policy_for(listing)
-        ranked = services.ranked_matches(listing, policy)
-        context.update(ranked=ranked, policy=policy, chain_request=_chain_request(listing))
+        found = lists.need_matches_page(listing, policy, request.args)
+        context.update(ranked=found.ranked, page=found.page, tier_totals=found.tier_totals, list_args=found.args,
+                       sorts=lists.NEED_SORTS, kinds=lists.kind_choices(sorted(OFFER_KINDS)), policy=policy,
+                       chain_request=_chain_request(listing))
     else:
-        context.update(needs=services.needs_for_offer(listing, current_user))
+        page, args = lists.offer_needs_page(listing, current_user, request.args)
+        context.update(needs=page.items, page=page, list_args=args, sorts=lists.FEED_SORTS,
+                       kinds=lists.kind_choices(sorted(NEED_KINDS)))
     return context
 
 
@@ -54,13 +61,14 @@ def _chain_request(listing: Listing):
 
 @bp.get("/listings/<int:listing_id>/matches")
 @login_required
-def listing_matches(listing_id: int) -> str:
+def listing_matches(listing_id: int) -> Any:
     listing = permissions.listing_or_404(listing_id)
     if not can_see_matches(current_user, listing):
         abort(404)
     mode = request.args.get("mode")
     if mode not in (None, "strict", "weighted"):
-        abort(400)
+        return render_template("_macros/error_page.html", code=400, title=_("Неверный параметр"),
+                               message=_("Параметр mode: ожидается strict или weighted.")), 400
     return render_template("matches/listing.html", **matches_context(listing, mode))
 
 
@@ -108,5 +116,10 @@ def set_status(match_id: int) -> Any:
 @login_required
 def feed() -> str:
     org = permissions.current_organization(current_user)
-    rows = services.feed_for_organization(org.id) if org is not None else []
-    return render_template("matches/feed.html", organization=org, rows=rows, tiers=ProcurementTier)
+    if org is None:
+        page, args = None, lists.read_args(request.args, sorts=lists.FEED_SORTS, kinds=sorted(NEED_KINDS))
+    else:
+        page, args = lists.feed_page(org.id, request.args)
+    return render_template("matches/feed.html", organization=org, rows=page.items if page else [], page=page,
+                           list_args=args, sorts=lists.FEED_SORTS, kinds=lists.kind_choices(sorted(NEED_KINDS)),
+                           tier_choices=lists.TIER_CHOICES, tiers=ProcurementTier)
