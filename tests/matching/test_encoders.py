@@ -3,7 +3,7 @@ import os
 import numpy as np
 import pytest
 
-from matching.encoders import BuiltinEncoder, SentenceTransformerEncoder, make_encoder
+from matching.encoders import FEW_TEXTS, BuiltinEncoder, SentenceTransformerEncoder, make_encoder
 
 CORPUS = [
     "Услуги по токарной обработке металлических изделий", "Токарные работы на станках с ЧПУ",
@@ -28,6 +28,17 @@ def test_builtin_related_texts_are_closer(builtin):
     q = builtin.encode_queries(["токарная обработка металла"])[0]
     related, unrelated = builtin.encode_passages(["Токарные работы по металлу", "Хлеб пшеничный"])
     assert q @ related > q @ unrelated
+
+
+def test_one_text_is_encoded_as_sklearn_encodes_a_batch(builtin):
+    """The few-texts path (no sklearn call) gives the vectors of the batch path, word for word and n-gram for
+    n-gram: repeated words (sublinear tf), unknown words, ё, an empty text, a text of unknown words only."""
+    texts = [*CORPUS, "токарная токарная токарная обработка", "Ёмкости стальные", "", "zzqq xxyy",
+             "Трубы стальные бесшовные ГОСТ 8732-78 д.57х3,5", "хлеб"]
+    batch = builtin.encode(texts + ["цемент"] * FEW_TEXTS)[: len(texts)]  # more than FEW_TEXTS: sklearn
+    one_by_one = np.stack([builtin.encode([t])[0] for t in texts])
+    assert np.allclose(one_by_one, batch, atol=1e-5)
+    assert not np.allclose(one_by_one[0], one_by_one[1], atol=1e-3)  # and the texts are told apart
 
 
 def test_builtin_save_load(builtin, tmp_path):
