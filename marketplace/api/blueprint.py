@@ -58,7 +58,7 @@ def _is_api_path(path: str) -> bool:
 def _authenticate() -> None:
     """``Authorization: Bearer <token>`` identifies an integration; without it, the browser's session (for reads)
     or nobody. A header that is present but wrong is refused rather than silently ignored."""
-    from marketplace.api.tokens import authenticate
+    from marketplace.api.tokens import authenticate, last_used_written
     from marketplace.extensions import db
 
     header = request.headers.get("Authorization")
@@ -71,7 +71,8 @@ def _authenticate() -> None:
         user = authenticate(credentials.strip())
         if user is None:
             raise Problem(401, "Токен недействителен или отозван.")
-        db.session.commit()  # last_used_at
+        if last_used_written():  # at most once a minute: a commit expires the user just loaded
+            db.session.commit()
         g.api_token_auth = True
     else:
         user = _session_user(current_app)

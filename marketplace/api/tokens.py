@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.models import User
 from marketplace.api.models import ApiToken
@@ -24,6 +25,7 @@ TOKEN_PREFIX = "cosmos_"
 # ``last_used_at`` is written at most this often, so that reads do not turn every request into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_ACTIVE_TOKENS = 50
+LAST_USED_WRITTEN = "cosmos_api_token_last_used_written"
 
 
 def hash_token(token: str) -> str:
@@ -69,7 +71,9 @@ def authenticate(secret: str) -> User | None:
     """The active user of an active token, or None; notes when the token was last used."""
     if not secret or len(secret) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    # The user with the token, and their memberships (every permission asks for them) in one more query.
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))
+                              .options(joinedload(ApiToken.user).selectinload(User.memberships)))
     # The lookup is by hash; the constant-time compare guards against a future change to a prefix lookup.
     if token is None or not hmac.compare_digest(token.token_hash, hash_token(secret)) or not token.is_active:
         return None
@@ -83,4 +87,10 @@ def authenticate(secret: str) -> User | None:
     if last is None or now - last >= LAST_USED_RESOLUTION:
         token.last_used_at = now
         db.session.flush()
+        db.session.info[LAST_USED_WRITTEN] = True
     return user
+
+
+def last_used_written() -> bool:
+    """Whether :func:`authenticate` wrote ``last_used_at`` in this transaction (then the caller commits it)."""
+    return bool(db.session.info.pop(LAST_USED_WRITTEN, False))

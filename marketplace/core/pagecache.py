@@ -133,8 +133,9 @@ def page_cache(app: Flask | None = None) -> PageCache | None:
 
 # Which scopes a commit changed --------------------------------------------------------------------------------
 
-def scopes_of(obj: Any) -> set[str]:
-    """The scopes whose pages show ``obj`` (a new, changed or deleted ORM object)."""
+def scopes_of(obj: Any, owners: dict[int, int] | None = None) -> set[str]:
+    """The scopes whose pages show ``obj`` (a new, changed or deleted ORM object); ``owners``: listing id →
+    organization id of the listings flushed with it (a new listing is not in the identity map yet)."""
     table = getattr(obj, "__tablename__", None)
     if table in IGNORED_TABLES:
         return set()
@@ -158,7 +159,7 @@ def scopes_of(obj: Any) -> set[str]:
         listing_id = obj.owner_id
     if listing_id is not None:
         out |= {"listings", f"listing:{listing_id}"}
-        owner = _listing_in_session(listing_id)
+        owner = (owners or {}).get(listing_id) or _listing_in_session(listing_id)
         out.add(f"org:{owner}" if owner is not None else SCOPE_ALL)
     return out or {SCOPE_ALL}
 
@@ -195,8 +196,11 @@ def _changed(session: Any) -> set[str]:
 
 def _after_flush(session: Any, _context: Any) -> None:
     changed = _changed(session)
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        changed |= scopes_of(obj)
+    objects = (*session.new, *session.dirty, *session.deleted)
+    owners = {obj.id: obj.organization_id for obj in objects
+              if getattr(obj, "__tablename__", None) == "listings" and obj.organization_id is not None}
+    for obj in objects:
+        changed |= scopes_of(obj, owners)
 
 
 def _orm_execute(state: Any) -> None:

@@ -67,7 +67,7 @@ def create_listing(kind: ListingKind | str, organization: Organization, data: Ma
     assert kind is not None
     listing = LISTING_CLASSES[kind](kind=kind, side=kind.side, organization=organization, status=status,
                                     external_id=external_id, created_by_id=user.id if user else None,
-                                    attributes={})
+                                    attributes={}, codes=[], operation_links=[])  # new: nothing to load
     _apply(listing, values, organization)
     db.session.add(listing)
     db.session.flush()

@@ -216,8 +216,10 @@ def filtered_region_organizations(region_code: str, offer_filter: OfferFilter, *
 
 
 def organization_offers(organization: Organization) -> list[Listing]:
-    """The organization's active offers, for its public page."""
-    return list(db.session.scalars(select(Listing).where(
+    """The organization's active offers, for its public page, with their codes and operations (two more queries,
+    not two per offer)."""
+    return list(db.session.scalars(select(Listing).options(
+        selectinload(Listing.codes), selectinload(Listing.operation_links)).where(
         Listing.organization_id == organization.id, Listing.side == Side.OFFER,
         Listing.status == ListingStatus.ACTIVE).order_by(Listing.kind, Listing.title)))
 

@@ -213,6 +213,17 @@ def test_what_a_commit_invalidates(db, factories):
     assert pagecache.scopes_of(Tender()) == {pagecache.SCOPE_ALL}  # no rule of its own: every kept page
 
 
+def test_a_new_listing_with_its_codes_invalidates_its_own_pages_only(db, factories, kept):
+    org = factories.organization()
+    db.session.commit()
+    scopes = [pagecache.SCOPE_ALL, "orgs", f"org:{org.id}", "listings"]
+    before = kept.versions.get(scopes)
+    factories.listing(organization=org, okpd2=["25.62.20"], okved2=["25.62"])  # one flush: listing and codes
+    db.session.commit()
+    after = kept.versions.get(scopes)
+    assert after[:2] == before[:2] and after[2] > before[2] and after[3] > before[3]
+
+
 def test_a_bulk_update_invalidates_every_kept_page(db, factories, kept):
     from sqlalchemy import update
 

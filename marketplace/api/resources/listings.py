@@ -158,7 +158,15 @@ def _editable_or_404(listing_id: int) -> Listing:
 
 
 def _saved(listing: Listing) -> Listing:
-    db.session.commit()
+    # The answer is what was just written: a commit that expired it would read the listing, its codes and its
+    # operations again (three queries) for the same values. Columns the database fills stay expired and load.
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
     listing_services.index_after_commit()
     return listing
 
