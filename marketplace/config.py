@@ -65,6 +65,11 @@ def load_settings(instance_path: str | os.PathLike[str], env: Mapping[str, str] 
         "REDIS_URL": env.get("REDIS_URL") or None,
         "SEARCH_URL": search_url,
         "SEARCH_INDEX_PREFIX": env.get("COSMOS_SEARCH_INDEX_PREFIX", "cosmos"),
+        # The embedded index's approximate option for large corpora (an inverted file over segments of 50,000 rows
+        # or more; faiss-cpu, `pip install .[ann]`): broad vector queries probe this share of its lists. Exact by
+        # default; docs/search.md gives the recall and the speed it buys.
+        "SEARCH_APPROXIMATE": _bool(env.get("COSMOS_SEARCH_APPROXIMATE")),
+        "SEARCH_PROBE": _float(env, "COSMOS_SEARCH_PROBE", 0.05, 0.001, 1.0),
         "EMBEDDING_MODEL": env.get("EMBEDDING_MODEL") or "builtin",
         "ENCODER_PATH": str(instance / "encoder"),
         "SMTP_URL": env.get("SMTP_URL") or None,

@@ -111,6 +111,8 @@ def _open_backend():
     options: dict[str, Any] = {}
     if url.startswith(("http://", "https://")):
         options["index_prefix"] = current_app.config["SEARCH_INDEX_PREFIX"]
+    elif current_app.config.get("SEARCH_APPROXIMATE"):
+        options.update(approximate=True, probe=float(current_app.config.get("SEARCH_PROBE", 0.05)))
     return open_backend(url, dim=get_encoder().dim, **options)
 
 

@@ -82,3 +82,39 @@ print(json.dumps({"first": statuses[0], "ok": statuses.count(200), "limited": st
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"first": 200, "ok": 120, "limited": 1}  # served, and the 120-per-minute limit still holds
+
+
+def test_approximate_search_is_a_setting_and_a_bad_probe_names_the_variable(tmp_path):
+    settings = load_settings(tmp_path, env={})
+    assert settings["SEARCH_APPROXIMATE"] is False and settings["SEARCH_PROBE"] == 0.05
+    settings = load_settings(tmp_path, env={"COSMOS_SEARCH_APPROXIMATE": "1", "COSMOS_SEARCH_PROBE": "0.1"})
+    assert settings["SEARCH_APPROXIMATE"] is True and settings["SEARCH_PROBE"] == 0.1
+    with pytest.raises(ConfigError, match="COSMOS_SEARCH_PROBE"):
+        load_settings(tmp_path, env={"COSMOS_SEARCH_PROBE": "2"})
+
+
+def test_the_embedded_backend_opens_approximate_when_the_setting_asks(app, tmp_path, monkeypatch):
+    import importlib.util
+
+    from marketplace.indexing.services import _open_backend
+    from search.base import BackendUnavailable
+
+    monkeypatch.setitem(app.config, "SEARCH_URL", f"embedded://{tmp_path / 'search'}")
+    monkeypatch.setitem(app.config, "SEARCH_APPROXIMATE", True)
+    monkeypatch.setitem(app.config, "SEARCH_PROBE", 0.2)
+    with app.app_context():
+        if importlib.util.find_spec("faiss") is None:  # the [ann] extra is not installed: a clear refusal
+            with pytest.raises(BackendUnavailable, match="faiss"):
+                _open_backend()
+            return
+        backend = _open_backend()
+        try:
+            assert backend._vectors.approximate is True and backend._vectors.probe == 0.2
+        finally:
+            backend.close()
+        monkeypatch.setitem(app.config, "SEARCH_APPROXIMATE", False)
+        backend = _open_backend()
+        try:
+            assert backend._vectors.approximate is False
+        finally:
+            backend.close()
