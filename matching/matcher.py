@@ -17,6 +17,7 @@ import numpy as np
 
 from matching.geo import CountryLists, Place, ProcurementTier, distance_km, procurement_tier
 from matching.policy import ProcurementPolicy
+from matching.text import ru_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from matching.acceptability import AcceptabilityRule
@@ -244,13 +245,13 @@ def check_constraints(need: ListingSpec, offer: ListingSpec, *, today: date | No
         same_unit = not need.unit or not offer.unit or need.unit.strip().lower() == offer.unit.strip().lower()
         if same_unit:
             checks.append(ConstraintCheck("quantity", amount >= need.quantity,
-                                          f"нужно {need.quantity:g}, доступно {amount:g} {offer.unit or ''}".strip()))
+                                          f"нужно {ru_number(need.quantity)}, доступно {ru_number(amount)} {offer.unit or ''}".strip()))
         else:
             checks.append(ConstraintCheck("quantity", None, f"единицы не совпадают: {need.unit} / {offer.unit}"))
     if need.deadline is not None and offer.lead_time_days is not None:
         ready = (today or date.today()) + timedelta(days=int(offer.lead_time_days))
         checks.append(ConstraintCheck("deadline", ready <= need.deadline,
-                                      f"готово к {ready.isoformat()}, срок {need.deadline.isoformat()}"))
+                                      f"готово к {ready:%d.%m.%Y}, срок {need.deadline:%d.%m.%Y}"))
     if need.certifications:
         missing = sorted(need.certifications - offer.certifications)
         checks.append(ConstraintCheck("certifications", not missing,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from matching.text import normalize
+from matching.text import normalize, ru_number
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def validate_parameters(params: Mapping[str, Any], materials: MaterialCatalogue 
         low_ok = value > spec.minimum if spec.exclusive_minimum else value >= spec.minimum
         if not low_ok or value > spec.maximum:
             bound = "больше" if spec.exclusive_minimum else "не меньше"
-            errors[key] = (f"{spec.title_ru}: должно быть {bound} {spec.minimum:g} и не больше {spec.maximum:g}"
+            errors[key] = (f"{spec.title_ru}: должно быть {bound} {ru_number(spec.minimum)} и не больше {ru_number(spec.maximum)}"
                            f"{' ' + spec.unit if spec.unit else ''}")
     lo, hi = params.get("min_thickness_mm"), params.get("max_thickness_mm")
     if _num(lo) and _num(hi) and lo > hi and "min_thickness_mm" not in errors:
@@ -235,28 +235,28 @@ def compare_parameters(need: Mapping[str, Any], offer: Mapping[str, Any], materi
         n, o = need.get(key), offer.get(key)
         if _num(n) and _num(o):
             spec = PARAMETERS[key]
-            checks.append(ParamCheck(key, n <= o, f"{spec.title_ru} {n:g} {spec.unit} "
-                                                   f"{'≤' if n <= o else '>'} {o:g} {spec.unit}"))
+            checks.append(ParamCheck(key, n <= o, f"{spec.title_ru} {ru_number(n)} {spec.unit} "
+                                                   f"{'≤' if n <= o else '>'} {ru_number(o)} {spec.unit}"))
     t = need.get("max_thickness_mm")
     lo, hi = offer.get("min_thickness_mm"), offer.get("max_thickness_mm")
     if _num(t) and (_num(lo) or _num(hi)):
         ok = (not _num(lo) or lo <= t) and (not _num(hi) or t <= hi)
-        rng = f"{lo:g}–{hi:g}" if _num(lo) and _num(hi) else (f"до {hi:g}" if _num(hi) else f"от {lo:g}")
-        checks.append(ParamCheck("thickness", ok, f"толщина {t:g} мм {'в пределах' if ok else 'вне'} {rng} мм"))
+        rng = f"{ru_number(lo)}–{ru_number(hi)}" if _num(lo) and _num(hi) else (f"до {ru_number(hi)}" if _num(hi) else f"от {ru_number(lo)}")
+        checks.append(ParamCheck("thickness", ok, f"толщина {ru_number(t)} мм {'в пределах' if ok else 'вне'} {rng} мм"))
     n, o = need.get("tolerance_it"), offer.get("tolerance_it")
     if _num(n) and _num(o):
-        checks.append(ParamCheck("tolerance_it", o <= n, f"нужен IT{n:g}, держат IT{o:g}"))
+        checks.append(ParamCheck("tolerance_it", o <= n, f"нужен IT{ru_number(n)}, держат IT{ru_number(o)}"))
     n, o = need.get("roughness_ra_um"), offer.get("roughness_ra_um")
     if _num(n) and _num(o):
-        checks.append(ParamCheck("roughness_ra_um", o <= n, f"нужна Ra {n:g}, получают Ra {o:g}"))
+        checks.append(ParamCheck("roughness_ra_um", o <= n, f"нужна Ra {ru_number(n)}, получают Ra {ru_number(o)}"))
     if quantity is not None:
         lo, hi = offer.get("batch_min"), offer.get("batch_max")
         if _num(lo) and quantity < lo:
-            checks.append(ParamCheck("batch", False, f"партия {quantity:g} шт меньше наименьшей {lo:g}"))
+            checks.append(ParamCheck("batch", False, f"партия {ru_number(quantity)} шт меньше наименьшей {ru_number(lo)}"))
         elif _num(hi) and quantity > hi:
-            checks.append(ParamCheck("batch", False, f"партия {quantity:g} шт больше наибольшей {hi:g}"))
+            checks.append(ParamCheck("batch", False, f"партия {ru_number(quantity)} шт больше наибольшей {ru_number(hi)}"))
         elif _num(lo) or _num(hi):
-            checks.append(ParamCheck("batch", True, f"партия {quantity:g} шт в пределах"))
+            checks.append(ParamCheck("batch", True, f"партия {ru_number(quantity)} шт в пределах"))
     return checks
 
 

@@ -60,3 +60,12 @@ def stems(text: str, *, stop_words: frozenset[str] = STOP_WORDS) -> list[str]:
 def stem_text(text: str) -> str:
     """``stems(text)`` joined by spaces, for analyzers that want a string (character n-grams over stems)."""
     return " ".join(stems(text))
+
+
+def ru_number(value: float | int) -> str:
+    """A number as a Russian sentence writes it: «1,6», «1000», «1 200 000» (a decimal comma, no exponent;
+    no-break spaces between thousands from five digits on, as Russian typesetting does)."""
+    number = float(value)
+    if number.is_integer() and abs(number) < 1e15:
+        return f"{int(number):,}".replace(",", "\u00a0") if abs(number) >= 10_000 else str(int(number))
+    return f"{number:.6g}".replace(".", ",")

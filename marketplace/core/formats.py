@@ -61,6 +61,18 @@ def date_text(value: date | datetime | None, style: str = "short") -> str:
     return format_date(value, DATE_PATTERNS[_language()].get(style, style))
 
 
+def month_text(value: date | str | None) -> str:
+    """A month: «декабрь 2026» (from a date or a "2026-12" key)."""
+    if value is None or value == "":
+        return EMPTY
+    if isinstance(value, str):
+        try:
+            value = date(int(value[:4]), int(value[5:7]), 1)
+        except ValueError:
+            return value
+    return format_date(value, "LLLL y")
+
+
 def datetime_text(value: datetime | None) -> str:
     """A moment in the platform's time zone: «03.12.2026 14:05»."""
     if value is None:
@@ -103,7 +115,12 @@ def percent_text(value: Any, digits: int = 0) -> str:
     number = _decimal(value)
     if number is None:
         return EMPTY
-    return format_percent(number, format="#,##0" + ("." + "#" * digits if digits > 0 else "") + "%")
+    from babel import Locale
+
+    pattern = Locale.parse(str(get_locale() or "ru")).percent_formats[None].pattern  # "#,##0 %" / "#,##0%"
+    if digits > 0:
+        pattern = pattern.replace("0", "0." + "#" * digits, 1)
+    return format_percent(number, format=pattern)
 
 
 def score_text(value: Any) -> str:
@@ -140,12 +157,13 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
-FILTERS = {"date": date_text, "datetime": datetime_text, "number": number_text, "fixed": fixed_text,
+FILTERS = {"date": date_text, "month": month_text, "datetime": datetime_text, "number": number_text, "fixed": fixed_text,
            "money": money_text, "percent": percent_text, "score": score_text, "km": km_text, "shown": value_text}
 
 
 def init_app(app: Flask) -> None:
-    from marketplace.core.labels import label
+    from marketplace.core.labels import audit_value, label
 
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["audit_value"] = audit_value

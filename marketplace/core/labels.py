@@ -102,3 +102,28 @@ def label(value: Any, kind: str | None = None) -> Any:
 def choices(kind: str) -> list[tuple[str, Any]]:
     """(code, title) of every value of ``kind``, in the mapping's order, for the filters of a list."""
     return list(TITLES[kind].items())
+
+
+# Which enum a field of an audit record holds, by the record's object type.
+AUDIT_FIELDS = {
+    "listing": {"status": "listing_status", "kind": "listing_kind", "side": "side"},
+    "tender": {"status": "tender_status", "visibility": "tender_visibility"},
+    "tender_response": {"status": "response_status"},
+    "community": {"kind": "community_kind", "access": "community_access"},
+    "community_member": {"status": "member_status"},
+    "membership": {"role": "membership_role"},
+    "user": {"role": "user_role"},
+    "organization": {"kind": "organization_kind", "role": "membership_role"},
+    "conversation": {"status": "conversation_status"},
+    "quote_request": {"source": "request_source"},
+    "chain_request": {"status": "chain_request_status"},
+    "chain": {"status": "chain_status"},
+}
+
+
+def audit_value(value: Any, entity_type: str, key: str) -> Any:
+    """A value of an audit record's changes in words where it is a status or kind, else as stored."""
+    kind = AUDIT_FIELDS.get(entity_type, {}).get(key)
+    if kind is not None and isinstance(value, str) and value in TITLES[kind]:
+        return TITLES[kind][value]
+    return value

@@ -48,6 +48,7 @@ from matching.chains.model import (
 )
 from matching.chains.request import ChainRequest, ChainRequestError, Stage, stage_graph
 from matching.geo import EARTH_RADIUS_KM, CountryLists, Place, ProcurementTier, distance_km, procurement_tier
+from matching.text import ru_number
 
 __all__ = ["build_chains", "chain_graph", "evaluate_chain", "recompute"]
 
@@ -254,10 +255,10 @@ def evaluate_chain(
         if taken > cap + _EPS * max(1.0, taken):
             _flag(violations, "capacity")
             name = next(a.organization for a in assignments if a.organization_id == org_id)
-            explanations.append(f"{name}: нужно {taken:g} шт. в месяц, мощность {cap:g}")
+            explanations.append(f"{name}: нужно {ru_number(taken)} шт. в месяц, мощность {ru_number(cap)}")
     if arrival_delivery > request.deadline_days + _EPS:
         _flag(violations, "deadline")
-        explanations.append(f"Срок {arrival_delivery:.1f} дн. больше допустимого {request.deadline_days:g} дн.")
+        explanations.append(f"Срок {ru_number(round(arrival_delivery, 1))} дн. больше допустимого {ru_number(request.deadline_days)} дн.")
 
     production = sum(a.production_cost for a in assignments)
     transport_cost = sum(lg.cost for lg in legs)
@@ -457,7 +458,7 @@ def _capacity_shortfall(request: ChainRequest, screened: Sequence[_Screened]) ->
     if covered >= m:
         return None
     return (f"Не хватает мощностей: допустимые исполнители могут взять не более {covered} из {m} этапов "
-            f"по {q:g} шт. (одна организация берёт несколько этапов только в пределах своей мощности).")
+            f"по {ru_number(q)} шт. (одна организация берёт несколько этапов только в пределах своей мощности).")
 
 
 def _no_candidates_text(s: _Screened) -> str:
@@ -791,11 +792,11 @@ class _Problem:
         without_deadline, _, done_d = self.search(1, deadline=math.inf, max_expansions=limit)
         without_capacity, _, done_c = self.search(1, check_capacity=False, max_expansions=limit)
         fastest = max(float((self.finish_lb[i] + self.days_del[i]).min()) for i in range(self.m) if not self.succ[i])
-        deadline_msg = (f"Срок {self.deadline:g} дн. недостижим: самая быстрая цепочка из допустимых исполнителей "
+        deadline_msg = (f"Срок {ru_number(self.deadline)} дн. недостижим: самая быстрая цепочка из допустимых исполнителей "
                         f"займёт не менее {fastest:.1f} дн.") if fastest > self.deadline + _EPS else \
-            f"Срок {self.deadline:g} дн. недостижим при ограничениях мощности исполнителей."
+            f"Срок {ru_number(self.deadline)} дн. недостижим при ограничениях мощности исполнителей."
         capacity_msg = (f"Не хватает мощностей: исполнители, способные уложиться в срок, не могут взять "
-                        f"несколько этапов по {self.q:g} шт.")
+                        f"несколько этапов по {ru_number(self.q)} шт.")
         reasons = []
         if without_deadline or not done_d:
             reasons.append(InfeasibleReason("deadline", deadline_msg))

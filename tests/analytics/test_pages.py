@@ -163,7 +163,7 @@ def test_acceptance_khabarovsk_coordinator_sees_niches_localization_kpis_and_the
 
     localization = client.get("/analytics/27/localization").get_data(as_text=True)
     # matched value: milling 50 000 + bolts 6 000 local, turning 100 000 district, machine 200 000 EAEU
-    for share in ("15.7%", "28.1%", "56.2%"):
+    for share in ("15,7\u00a0%", "28,1\u00a0%", "56,2\u00a0%"):
         assert share in localization, share
     assert 'id="chart-matched"' in localization
 
