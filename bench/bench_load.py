@@ -149,6 +149,26 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def print_server_times(access_log: Path, offset: int) -> None:
+    """Time gunicorn took per kind of request (its access log's %(M)s, from ``offset`` on): waiting for a worker
+    is not in it, the CPU the request waited for while other processes ran is."""
+    if not access_log.exists():
+        return
+    with access_log.open("rb") as f:
+        f.seek(offset)
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    kinds: dict[str, list[float]] = {}
+    for line in lines:
+        match = re.search(r'"(GET|POST) ([^ ?]+)\S* HTTP[^"]*" (\d+) .* (\d+)ms$', line)
+        if not match:
+            continue
+        path = re.sub(r"/\d+$", "/<id>", match.group(2))
+        kinds.setdefault(f"{match.group(1)} {path}", []).append(float(match.group(4)))
+    print("server time per kind (access log): " + "; ".join(
+        f"{kind} n={len(ms)} p50 {sorted(ms)[len(ms) // 2]:.0f} ms p95 {sorted(ms)[int(0.95 * (len(ms) - 1))]:.0f} ms"
+        for kind, ms in sorted(kinds.items())))
+
+
 def load_avg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -208,7 +228,11 @@ def main() -> None:
                        capture_output=True)
         before = load_avg()
         web = procs[1].pid
+        worker = procs[2].pid if not opts.no_worker else None
         cpu_before = cpu_seconds([web])
+        worker_before = cpu_seconds([worker]) if worker else 0.0
+        access_log = workdir / "access.log"
+        logged_before = access_log.stat().st_size if access_log.exists() else 0
         readers = subprocess.Popen([*wrk, "-t", "2", "-c", str(opts.clients), "-s", str(mix), base],
                                    stdout=subprocess.PIPE, text=True)
         writers = subprocess.Popen([*wrk, "-t", "1", "-c", str(opts.writers), "-s", str(write), base],
@@ -217,6 +241,7 @@ def main() -> None:
         writes = parse(writers.communicate()[0]) if writers else None
         after = load_avg()
         cpu = cpu_seconds([web]) - cpu_before
+        worker_cpu = cpu_seconds([worker]) - worker_before if worker else None
         seconds = reads["duration_us"] / 1e6
         errors = sum(reads[k] for k in ("connect", "read", "write", "status", "timeout"))
         print(f"pages ({opts.clients} clients, {opts.workers} gunicorn workers, {opts.duration} s): "
@@ -232,6 +257,9 @@ def main() -> None:
         print(f"gunicorn CPU {cpu:.1f} s for {served:.0f} requests: {1000 * cpu / max(served, 1):.1f} ms a request "
               f"(PostgreSQL's own CPU not counted); two idle cores would serve ≈ "
               f"{2 * served / max(cpu, 1e-6):.0f} req/s")
+        if worker_cpu is not None:
+            print(f"cosmos worker CPU {worker_cpu:.1f} s (indexing and matching the writes)")
+        print_server_times(access_log, logged_before)
         print(f"load average before {before}, after {after}; {os.cpu_count()} CPUs visible, "
               f"affinity {sorted(os.sched_getaffinity(0))}")
     finally:

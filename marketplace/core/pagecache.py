@@ -2,10 +2,10 @@
 
 A page is kept under its path, query string and locale, with the *versions* of the scopes it depends on: ``all``,
 ``orgs`` (any organization), ``listings`` (any listing), ``org:<id>`` (the organization, its listings, contacts and
-documents), ``listing:<id>`` and ``search`` (the outbox: what the search index has). A commit bumps the versions of
-what it changed (``record_changes``, the session's ``after_flush``, collects them; ``after_commit`` bumps), so the
-next request of a page that shows it renders it again: in Redis when ``REDIS_URL`` is set (every process of the
-site, the workers and the command line share them), in this process otherwise. A kept page also expires after
+documents), ``listing:<id>`` and ``search`` (what the index has: bumped when the drain marks outbox rows done). A
+commit bumps the versions of what it changed (the session's ``after_flush`` collects them, ``after_commit`` bumps),
+so the next request of a page that shows it renders it again: in Redis when ``REDIS_URL`` is set (every process of
+the site, the workers and the command line share them), in this process otherwise. A kept page also expires after
 ``COSMOS_PAGE_CACHE_SECONDS`` (60), for changes made outside the ORM (raw SQL, ``cosmos refdata load``).
 
 Only anonymous visitors with an empty session get or fill a kept page: a signed-in user, a session holding a flash
@@ -139,8 +139,8 @@ def scopes_of(obj: Any, owners: dict[int, int] | None = None) -> set[str]:
     table = getattr(obj, "__tablename__", None)
     if table in IGNORED_TABLES:
         return set()
-    if table == "outbox":
-        return {"search"}
+    if table == "outbox":  # the index changes when the drain has applied a row, not when the row is written
+        return {"search"} if obj.processed_at is not None else set()
     if table == "organizations":
         return {"orgs", f"org:{obj.id}"}
     if table == "listings":
