@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 
 @click.command("demo", help="Создать базу, загрузить справочники и демо-данные и запустить сайт на 127.0.0.1:5000.")
@@ -49,6 +49,7 @@ def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: 
     click.echo("Индексирую предложения и потребности…", err=True)
     schedule_drain()
     _match_needs(progress_bar)
+    _request_template_chains()
     _decide_some_chains()
     _refresh_analytics()
     if no_serve:
@@ -73,22 +74,54 @@ def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: 
             scheduler.stop()
 
 
+HOME = "27"  # the demo coordinator's region
+COORDINATOR = "coordinator@cosmos.local"
+
+
+def _request_template_chains(quantity: int = 10) -> None:
+    """The coordinator's own requests: one per route template, a lot of ``quantity`` delivered to the region, so
+    the queue shows every typical route built from the demo's offers (the region doing what it can, the rest from
+    the Far East and Russia), besides the chains offered for needs no single domestic offer serves."""
+    from marketplace.accounts.models import User
+    from marketplace.chains import services as chains
+    from marketplace.chains.models import ChainRequest
+    from marketplace.extensions import db
+    from matching.chains import template_names
+
+    coordinator = db.session.scalar(select(User).where(User.email == COORDINATOR))
+    if coordinator is None:
+        return
+    made = set(db.session.scalars(select(ChainRequest.template).where(
+        ChainRequest.created_by_id == coordinator.id, ChainRequest.delivery_region == HOME)))
+    rows = [chains.create_from_template(name, quantity=quantity, delivery_region=HOME, user=coordinator)
+            for name in template_names() if name not in made]
+    db.session.commit()
+    if not rows:
+        return
+    click.echo(f"Координатор запрашивает цепочки по типовым маршрутам: {len(rows)}…", err=True)
+    for row in rows:
+        chains.enqueue_build(row)
+
+
 def _decide_some_chains(approve: int = 2) -> None:
-    """The coordinator's queue as after a while of use: the first suggested chains delivered to the demo region are
-    approved by its coordinator (with a comment), the rest wait for a decision."""
+    """The coordinator's queue as after a while of use: suggested chains of up to ``approve`` requests delivered to
+    the demo region are approved by its coordinator (with a comment; their own requests first), at least one
+    request waits for a decision."""
     from marketplace.accounts.models import User
     from marketplace.chains import services as chains
     from marketplace.chains.models import ChainRequest, ChainStatus, CooperationChain
     from marketplace.extensions import db
 
-    coordinator = db.session.scalar(select(User).where(User.email == "coordinator@cosmos.local"))
+    coordinator = db.session.scalar(select(User).where(User.email == COORDINATOR))
     if coordinator is None or db.session.scalar(select(func.count(CooperationChain.id)).where(
             CooperationChain.status == ChainStatus.APPROVED)):
         return
     waiting = list(db.session.scalars(
         select(CooperationChain).join(ChainRequest, ChainRequest.id == CooperationChain.request_id)
-        .where(CooperationChain.status == ChainStatus.SUGGESTED, ChainRequest.delivery_region == "27")
-        .order_by(CooperationChain.request_id, CooperationChain.rank)))
+        .where(CooperationChain.status == ChainStatus.SUGGESTED, ChainRequest.delivery_region == HOME)
+        .order_by(case((ChainRequest.created_by_id == coordinator.id, 0), else_=1), CooperationChain.request_id,
+                  CooperationChain.rank)))
+    approve = min(approve, max(1, len({c.request_id for c in waiting}) - 1))
     decided: set[int] = set()
     for chain in waiting:
         if len(decided) >= approve or chain.request_id in decided:

@@ -137,6 +137,13 @@ class _Demo:
             return [r for r in self.regions if r.district_code == HOME_DISTRICT and r.code != HOME_REGION]
         return [r for r in self.regions if r.district_code != HOME_DISTRICT]
 
+    def tier_region(self, tier: int) -> Region:
+        """A subject of the tier, the more populous (by its towns) the likelier: an only plant of its kind stands in
+        Приморье or Якутия rather than on Чукотка."""
+        regions = self.tier_regions(tier)
+        weights = [sum(t.population or 0 for t in self.towns.get(r.code, ())) + 1 for r in regions]
+        return self.rng.choices(regions, weights)[0]
+
     def region(self) -> Region:
         weights = [60.0 if r.code == HOME_REGION else 8.0 if r.district_code == HOME_DISTRICT else 1.6
                    for r in self.regions]
@@ -238,7 +245,7 @@ class _Demo:
     def purchase(self, tax_id: str, item: Item, kind: str = "purchase_request") -> dict[str, Any]:
         rng = self.rng
         quantity = rng.choice(item.quantity)
-        deadline = self.today + timedelta(days=rng.randint(20, 120))
+        deadline = self.today + timedelta(days=rng.randint(*item.days))
         terms = rng.choice(["оплата по факту поставки", "отсрочка платежа 30 дней", "предоплата 30 %"])
         record = {"type": "need", "kind": kind, "tax_id": tax_id, "external_id": self.next_id(),
                   "title": item.need, "okpd2": item.okpd2, "quantity": quantity, "unit": item.unit,
@@ -313,13 +320,15 @@ def build_records(organizations: int = 600, seed: int = 27, today: date | None =
     rng = random.Random(seed)
     demo = _Demo(rng, today or date.today(), catalogue or get_catalogue())
     all_shops = [*SHOPS, *_family_shops(demo)]
-    # Every shop once first (in its likeliest tier), so a small demo still has each trade; then by the weights.
-    anchors = [(shop, max(range(3), key=lambda t: (shop.tiers[t], -t))) for shop in all_shops]
+    # Every shop once first, with all its capabilities, products and surplus and in the nearest tier that has such a shop, so a small demo
+    # still has each trade and every stage of the route templates a supplier as near Хабаровск as the charter's tiers
+    # allow (the region doing what it can); then by the weights.
+    anchors = [(shop, next(t for t in range(3) if shop.tiers[t] > 0)) for shop in all_shops]
     records: list[dict[str, Any]] = []
     for i in range(organizations):
         if i < len(anchors):
             shop, tier = anchors[i]
-            region = rng.choice(demo.tier_regions(tier))
+            region = demo.tier_region(tier)
             kind = "manufacturer"
         else:
             region = demo.region()
@@ -331,9 +340,10 @@ def build_records(organizations: int = 600, seed: int = 27, today: date | None =
             records.append(org := demo.organization(region, buyer.words, buyer.activity, kind))
             records.extend(_needs(demo, org["tax_id"], buyer))
             continue
+        anchor = shop is not None
         shop = shop or _pick(rng, all_shops, tier)
         records.append(org := demo.organization(region, shop.words, shop.activity, kind))
-        records.extend(_offers(demo, org["tax_id"], shop))
+        records.extend(_offers(demo, org["tax_id"], shop, complete=anchor))
         if kind == "both":
             wants = shop.wants or tuple(rng.sample(sorted(JOBS), 2))
             records.extend(demo.job(org["tax_id"], JOBS[k]) for k in rng.sample(wants, k=min(len(wants), 2)))
@@ -351,13 +361,16 @@ def _pick(rng: random.Random, profiles: Sequence[Shop] | Sequence[Buyer], tier: 
     return rng.choices(list(profiles), weights)[0]
 
 
-def _offers(demo: _Demo, tax_id: str, shop: Shop) -> list[dict[str, Any]]:
+def _offers(demo: _Demo, tax_id: str, shop: Shop, *, complete: bool = False) -> list[dict[str, Any]]:
+    """A shop's offers: some of its capabilities and products, or (``complete``) all of them and its surplus."""
     rng = demo.rng
-    caps = rng.sample(shop.caps, k=rng.randint(min(len(shop.caps), 1 if shop.products else 2), len(shop.caps)))
+    caps = shop.caps if complete else rng.sample(
+        shop.caps, k=rng.randint(min(len(shop.caps), 1 if shop.products else 2), len(shop.caps)))
     out = [r for r in (demo.capability(tax_id, cap) for cap in caps) if r is not None]
-    for key in rng.sample(shop.products, k=min(len(shop.products), rng.randint(1, 3))):
+    products = shop.products if complete else rng.sample(shop.products, k=min(len(shop.products), rng.randint(1, 3)))
+    for key in products:
         out.append(demo.product(tax_id, ITEMS[key]))
-    if shop.surplus and rng.random() < 0.3:
+    if shop.surplus and (complete or rng.random() < 0.3):
         out.append(demo.product(tax_id, ITEMS[rng.choice(shop.surplus)], "surplus"))
     if shop.rents and rng.random() < 0.25:
         out.append(demo.rent(tax_id, rng.choice(shop.rents)))
