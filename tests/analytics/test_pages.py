@@ -107,7 +107,7 @@ def test_a_coordinator_sets_a_target_and_sees_the_progress(client, refreshed, co
                                                          "target": "4", "csrf_token": token})
     assert response.status_code == 302
     html = client.get("/analytics/27/kpis").get_data(as_text=True)
-    assert "50%" in html
+    assert "50\u00a0%" in html
 
 
 def test_the_recompute_button_runs_the_job(client, market, coordinator, app):
@@ -168,7 +168,7 @@ def test_acceptance_khabarovsk_coordinator_sees_niches_localization_kpis_and_the
     assert 'id="chart-matched"' in localization
 
     kpis = client.get("/analytics/27/kpis").get_data(as_text=True)
-    assert "50%" in kpis and 'id="chart-orgs"' in kpis and "new Chart(" in kpis
+    assert "50\u00a0%" in kpis and 'id="chart-orgs"' in kpis and "new Chart(" in kpis
 
     network = client.get("/analytics/27/network").get_data(as_text=True)
     svg = network[network.index('<svg class="an-net"'):network.index("</svg>")]
