@@ -1,5 +1,9 @@
-"""The chain's diagram as plain data for a server-rendered SVG: stages in columns by their depth in the route
-(``matching.chains.chain_graph``), the buyer last; each leg with its kilometres and days."""
+"""The chain's diagram as plain data for an HTML layout: stages in columns by their depth in the route
+(``matching.chains.chain_graph``), the buyer last; each stage with the legs that leave it (kilometres, days).
+
+Columns, not coordinates: the page lays them out left to right on a wide screen and one under another on a phone,
+and every text wraps at the reader's font size (an SVG scaled to its box drew 8 px text for a long route).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,46 +12,42 @@ import networkx as nx
 
 from marketplace.chains.models import ChainRequest, CooperationChain
 
-NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 210, 74, 110, 22, 12
 TIER_COLOURS = {"local": "#2e7d32", "district": "#1565c0", "national": "#ef6c00", "eaeu": "#6a1b9a",
                 "friendly": "#6d4c41", "excluded": "#b3261e"}
+DELIVERY = "delivery"
+
+
+@dataclass(frozen=True)
+class Leg:
+    to: str  # the id of the stage (or ``delivery``) that takes the output
+    number: int | None  # that stage's number in the route, None for the buyer
+    km: float
+    days: float
 
 
 @dataclass(frozen=True)
 class Node:
     id: str
-    x: float
-    y: float
+    number: int | None  # the stage's place in the request's route, 1-based; None for the buyer
     title: str
     organization: str
     region: str
     tier: str | None
     colour: str
-
-
-@dataclass(frozen=True)
-class Edge:
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-    label: str
+    legs: tuple[Leg, ...]
 
 
 @dataclass(frozen=True)
 class Diagram:
-    width: float
-    height: float
-    nodes: tuple[Node, ...]
-    edges: tuple[Edge, ...]
+    columns: tuple[tuple[Node, ...], ...]
 
-
-def _short(text: str, n: int = 30) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        return tuple(n for column in self.columns for n in column)
 
 
 def chain_diagram(row: ChainRequest, chain: CooperationChain, region_names: dict[str, str]) -> Diagram | None:
-    """Positions of the stages, the buyer and the legs; None when the stored chain cannot be drawn."""
+    """The stages in columns, the buyer last, with their legs; None when the stored chain cannot be drawn."""
     from marketplace.chains.services import engine_request, stored_chain
     from matching.chains import chain_graph
 
@@ -75,39 +75,31 @@ def chain_diagram(row: ChainRequest, chain: CooperationChain, region_names: dict
                                   order.get(n, 999)))
         for i, node in enumerate(nodes):
             rank[node] = i - (len(nodes) - 1) / 2
-    tallest = max(len(v) for v in layers.values())
-    height = PAD * 2 + tallest * NODE_H + (tallest - 1) * GAP_Y
-    pos: dict[str, tuple[float, float]] = {}
-    for col, nodes in layers.items():
-        column_h = len(nodes) * NODE_H + (len(nodes) - 1) * GAP_Y
-        top = (height - column_h) / 2
-        for i, node in enumerate(nodes):
-            pos[node] = (PAD + col * (NODE_W + GAP_X), top + i * (NODE_H + GAP_Y))
-    out_nodes = []
-    for node, (x, y) in pos.items():
-        if node == "delivery":
-            place = request.delivery_region
-            out_nodes.append(Node("delivery", x, y, "Заказчик", request.item and _short(request.item),
-                                  region_names.get(place.region or "", place.region or ""), None, "#37474f"))
-            continue
-        a = graph.nodes[node].get("assignment")
-        stage = graph.nodes[node]["stage"]
-        tier = a.tier.label if a else None
-        out_nodes.append(Node(node, x, y, _short(stage.text), _short(a.organization if a else "—"),
+    number = {stage_id: i + 1 for stage_id, i in order.items()}
+    columns = []
+    for col in sorted(layers):
+        nodes = []
+        for node in layers[col]:
+            legs = tuple(Leg(v, number.get(v), float(data.get("km", 0.0)), float(data.get("days", 0.0)))
+                         for _, v, data in graph.out_edges(node, data=True))
+            if node == DELIVERY:
+                place = request.delivery_region
+                nodes.append(Node(DELIVERY, None, "", request.item or "",
+                                  region_names.get(place.region or "", place.region or ""), None, "#37474f", legs))
+                continue
+            a = graph.nodes[node].get("assignment")
+            stage = graph.nodes[node]["stage"]
+            tier = a.tier.label if a else None
+            nodes.append(Node(node, number.get(node), stage.text, a.organization if a else "—",
                               region_names.get(a.region or "", a.region or "—") if a else "—", tier,
-                              TIER_COLOURS.get(tier or "", "#78909c")))
-    edges = []
-    for u, v, data in graph.edges(data=True):
-        (x1, y1), (x2, y2) = pos[u], pos[v]
-        km, days = data.get("km", 0.0), data.get("days", 0.0)
-        label = f"{km:,.0f} км · {days:.1f} дн.".replace(",", " ") if km else "на месте"
-        edges.append(Edge(x1 + NODE_W, y1 + NODE_H / 2, x2, y2 + NODE_H / 2, label))
-    width = PAD * 2 + (last + 1) * NODE_W + last * GAP_X
-    return Diagram(width=width, height=height, nodes=tuple(out_nodes), edges=tuple(edges))
+                              TIER_COLOURS.get(tier or "", "#78909c"), legs))
+        columns.append(tuple(nodes))
+    return Diagram(columns=tuple(columns))
 
 
 def legend() -> list[tuple[str, str]]:
+    """(colour, tier) of the first four tiers, nearest first; the page names each tier in the reader's language."""
     from matching.geo import ProcurementTier
 
-    return [(TIER_COLOURS[t.label], t.title_ru) for t in ProcurementTier if t.label in TIER_COLOURS][:4]
+    return [(TIER_COLOURS[t.label], t.label) for t in ProcurementTier if t.label in TIER_COLOURS][:4]
 
