@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from marketplace.classifiers.models import ClassifierCode
+from marketplace.core.paging import PageOf, paginate
 from marketplace.extensions import db
 from marketplace.geo.models import FederalDistrict, Region, Town
 from marketplace.listings.models import OFFER_KINDS, Listing, ListingCode, ListingKind, ListingStatus, Side
@@ -201,8 +202,14 @@ def region_towns(region_code: str, offer_filter: OfferFilter) -> list[TownCount]
     return out
 
 
-def filtered_region_organizations(region_code: str, offer_filter: OfferFilter, *,
-                                  town_id: int | None = None) -> list[Organization]:
+ORGANIZATION_SORTS = ("name", "verified")  # by name; verified organizations first, then by name
+ORGANIZATIONS_PER_PAGE = 50
+
+
+def filtered_region_organizations(region_code: str, offer_filter: OfferFilter, *, town_id: int | None = None,
+                                  sort: str = "name", page: Any = 1) -> PageOf:
+    """A page of the region's organizations (in a town, with an offer the filter keeps), ``sort`` one of
+    ``ORGANIZATION_SORTS`` (the caller checks it); a count and a slice, not the whole region."""
     query = (select(Organization).options(selectinload(Organization.town))
              .where(Organization.region_code == region_code, Organization.archived.is_(False)))
     if town_id is not None:
@@ -210,9 +217,11 @@ def filtered_region_organizations(region_code: str, offer_filter: OfferFilter, *
     if offer_filter.active:
         ids = set(matching_organizations(offer_filter, region_code=region_code))
         if not ids:
-            return []
+            return PageOf([], 1, ORGANIZATIONS_PER_PAGE, 0)
         query = query.where(Organization.id.in_(ids))
-    return list(db.session.scalars(query.order_by(Organization.name)))
+    order = (Organization.verified.desc(),) if sort == "verified" else ()
+    return paginate(query.order_by(*order, Organization.name, Organization.id), page,
+                    per_page=ORGANIZATIONS_PER_PAGE)
 
 
 def organization_offers(organization: Organization) -> list[Listing]:

@@ -65,10 +65,15 @@ def region(code: str) -> str:
     town = db.session.get(Town, town_id) if town_id else None
     if town is not None and town.region_code != code:
         abort(404)
+    sort = request.args.get("sort") or "name"
+    bad_sort = sort not in services.ORGANIZATION_SORTS
+    if bad_sort:
+        sort = "name"
+    page = services.filtered_region_organizations(code, offer_filter, town_id=town.id if town else None,
+                                                  sort=sort, page=request.args.get("page"))
     return render_template("showcase/region.html", region=region, town=town,
                            towns=services.region_towns(code, offer_filter),
-                           organizations=services.filtered_region_organizations(
-                               code, offer_filter, town_id=town.id if town else None),
+                           organizations=page.items, page=page, sort=sort, bad_sort=bad_sort,
                            **_filter_context(offer_filter))
 
 

@@ -94,3 +94,24 @@ def test_public_organization_page_lists_active_offers(client, factories, db):
     db.session.commit()
     assert client.get(f"/producers/{foundry.id}").status_code == 404
     assert client.get("/producers/999999").status_code == 404
+
+
+def test_region_organizations_come_in_pages_sorted_by_name_or_verified_first(client, factories, monkeypatch):
+    monkeypatch.setattr(services, "ORGANIZATIONS_PER_PAGE", 3)
+    names = [f"ООО «Регион-{n:02d}»" for n in range(7)]
+    for n, name in enumerate(names):
+        factories.organization(region="49", name=name, verified=(n == 5))
+    login(client, None)
+
+    def shown(url: str) -> list[str]:
+        return re.findall(r"ООО «Регион-\d\d»", client.get(url).get_data(as_text=True))
+
+    assert shown("/regions/49") == names[:3]
+    assert shown("/regions/49?page=2") == names[3:6]
+    assert shown("/regions/49?page=3") == names[6:]
+    assert shown("/regions/49?page=99") == names[6:]  # past the end: the last page
+    first = client.get("/regions/49").get_data(as_text=True)
+    assert "Показаны 1–3 из 7" in first and 'rel="next" href="/regions/49?page=2"' in first
+    assert shown("/regions/49?sort=verified") == [names[5], names[0], names[1]]
+    wrong = client.get("/regions/49?sort=drop+table").get_data(as_text=True)
+    assert "параметр sort" in wrong and re.findall(r"ООО «Регион-\d\d»", wrong)[:3] == names[:3]
