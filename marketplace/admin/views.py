@@ -1,4 +1,5 @@
-"""/admin: users (search, block, reset, roles, coordinators' regions) and the audit log. Only administrators;
+"""/admin: users (search, block, reset, roles, coordinators' regions), organizations (their duplicates and merge
+in ``merge_views``), communities and the audit log. Only administrators;
 everyone else gets 404 (the pages' existence is not advertised). Every change is audited."""
 from __future__ import annotations
 
@@ -195,6 +196,10 @@ def organization_action(organization_id: int, action: str) -> WerkzeugResponse:
     org = db.session.get(Organization, organization_id)
     if org is None:
         abort(404)
+    if action == "unblock" and org.merged_into_id is not None:
+        flash(_("«%(name)s» объединена с организацией № %(id)s и остаётся заблокированной.", name=org.name,
+                id=org.merged_into_id), "danger")
+        return redirect(url_for("admin.organizations", q=org.tax_id))
     column, value = {"verify": ("verified", True), "unverify": ("verified", False),
                      "block": ("archived", True), "unblock": ("archived", False)}[action]
     if getattr(org, column) != value:
@@ -206,3 +211,34 @@ def organization_action(organization_id: int, action: str) -> WerkzeugResponse:
                 "unblock": _("Организация «%(name)s» разблокирована.")}
     flash(messages[action] % {"name": org.name}, "success")
     return redirect(url_for("admin.organizations", q=org.tax_id))
+
+
+@bp.get("/communities")
+def communities() -> str:
+    """Every community, secret ones too: kind, access, region, active members; each links to its page."""
+    from marketplace.communities.models import Community, CommunityAccess, CommunityMember, MemberStatus
+    from marketplace.core.labels import choices
+    from marketplace.geo.models import Region
+
+    q = (request.args.get("q") or "").strip()[:100]
+    access = request.args.get("access") if request.args.get("access") in {a.value for a in CommunityAccess} else None
+    stmt = select(Community)
+    if q:
+        stmt = stmt.where(db.or_(Community.name.like(f"%{q}%"), func.lower(Community.name).like(f"%{q.lower()}%")))
+    if access:
+        stmt = stmt.where(Community.access == CommunityAccess(access))
+    found = paginate(stmt.order_by(Community.name, Community.id), request.args.get("page"), per_page=PER_PAGE)
+    ids = [c.id for c in found.items]
+    members = dict(db.session.execute(
+        select(CommunityMember.community_id, func.count()).where(CommunityMember.community_id.in_(ids),
+                                                                 CommunityMember.status == MemberStatus.ACTIVE)
+        .group_by(CommunityMember.community_id)).all()) if ids else {}
+    codes = {c.region_code for c in found.items if c.region_code}
+    regions = dict(db.session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all()) \
+        if codes else {}
+    return render_template("admin/communities.html", communities=found.items, members=members, regions=regions,
+                           q=q, access=access, accesses=choices("community_access"), page=found.number,
+                           total=found.total, pages=found.pages)
+
+
+from marketplace.admin import merge_views  # noqa: E402,F401 - its routes are on ``bp``

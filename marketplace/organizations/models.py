@@ -46,6 +46,8 @@ class Organization(TimestampMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     archived: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # Set when an administrator merged this duplicate into another organization (``admin.merge``); it stays archived.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
 
     country: Mapped[Country] = relationship()
     region: Mapped[Region | None] = relationship()

@@ -111,6 +111,7 @@ def world(live_server) -> dict[str, Any]:
                                  name="Общество с ограниченной ответственностью «Хабаровский механический завод»",
                                  email="sales@khabarovsk-mechanical-plant.ru", website="https://khabmehzavod.ru")
         make.user(organization=shop, password=PASSWORD, email_confirmed_at=now)
+        make.organization(country="KZ", tax_id=shop.tax_id, name=f"{shop.name} (дубль)")  # the admin's duplicates
         offer = make.listing(ListingKind.CAPABILITY, organization=shop, okved2=["25.62"], okpd2=["25.62.10"],
                              title="Токарная обработка валов и втулок на станках с ЧПУ длиной до 3000 мм",
                              description="Токарная обработка валов и втулок из стали 40Х, 45, 09Г2С. " * 4,
@@ -167,7 +168,8 @@ def pages_of(w: dict[str, Any]) -> dict[str | None, list[str]]:
                            f"/chains/chains/{w['chain']}", "/chains/new", "/analytics/27/gaps",
                            "/analytics/27/localization", "/analytics/27/kpis", "/analytics/27/network",
                            "/analytics/27/report"],
-        w["admin"]: ["/admin/users", "/admin/organizations", "/admin/audit", "/coordinator/"],
+        w["admin"]: ["/admin/users", "/admin/organizations", "/admin/organizations/duplicates", "/admin/communities",
+                     "/admin/audit", "/coordinator/"],
     }
 
 
