@@ -22,7 +22,7 @@ from marketplace.listings.models import (
     SurplusStock,
     TenderLot,
 )
-from marketplace.matches.models import Match, MatchRun, MatchStatus
+from marketplace.matches.models import ListingReading, Match, MatchRun, MatchStatus
 from marketplace.notifications.models import Notification, NotificationPreference
 from marketplace.operations.models import ListingOperation, Material, Operation, ReferenceVersion
 from marketplace.organizations.models import Organization, OrganizationContact, OrganizationKind
@@ -30,7 +30,7 @@ from marketplace.tenders.models import Tender, TenderQuestion, TenderStatus, Ten
 
 __all__ = [
     "AnalyticsSnapshot", "ChainEvent", "ChainRequest", "ChainRequestStatus", "ChainStatus", "CooperationChain",
-    "KpiTarget", "ListingOperation", "Match", "Material", "Operation", "ReferenceVersion", "MatchRun", "MatchStatus", "Notification",
+    "KpiTarget", "ListingOperation", "ListingReading", "Match", "Material", "Operation", "ReferenceVersion", "MatchRun", "MatchStatus", "Notification",
     "AuditLog", "Capability", "Document", "TenderQuestion", "ClassifierCode", "Country", "EquipmentRental", "FederalDistrict", "LISTING_CLASSES",
     "Listing", "ListingCode", "ListingKind", "ListingStatus", "Membership", "MembershipRole", "MissingOperation",
     "Organization", "OrganizationKind", "OutboxEvent", "Product", "PurchaseRequest", "Region", "Scheme", "Side",

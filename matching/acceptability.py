@@ -20,9 +20,13 @@ the gap and localization analytics.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from matching.morphology import Head, head, lemmas, mark_families
@@ -67,23 +71,81 @@ class Reading:
     materials_from_text: bool = False  # the materials were read from the words, not chosen in the form
     goods: frozenset[str] = frozenset()  # product types the goods vocabulary reads in the title
 
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data (sorted lists for sets), read back by :meth:`from_json` into an equal reading."""
+        h = self.head
+        return {"operations": list(self.operations), "chosen": self.chosen, "service": self.service,
+                "head": None if h is None else {"lemma": h.lemma, "text": h.text, "modifiers": sorted(h.modifiers),
+                                                "marks": sorted(h.marks)},
+                "words": sorted(self.words), "parameters": dict(self.parameters),
+                "materials_from_text": self.materials_from_text, "goods": sorted(self.goods)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reading:
+        h = data["head"]
+        return cls(tuple(data["operations"]), bool(data["chosen"]), bool(data["service"]),
+                   None if h is None else Head(h["lemma"], h["text"], frozenset(h["modifiers"]), frozenset(h["marks"])),
+                   frozenset(data["words"]), dict(data["parameters"]), bool(data["materials_from_text"]),
+                   frozenset(data["goods"]))
+
+
+# The code a reading depends on: a stored reading made by other code (or other reference data, see
+# ``AcceptabilityRule(fingerprint=...)``) is never trusted, it is read again.
+_READING_CODE = ("acceptability.py", "morphology.py", "parameters.py", "goods.py", "operations.py",
+                 "operation_recognition.py", "operation_words.py", "text.py")
+
+
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in _READING_CODE:
+        digest.update(name.encode())
+        digest.update((here / name).read_bytes())
+    for package in ("pymorphy3", "pymorphy3-dicts-ru"):  # the words' lemmas come from its dictionary
+        try:
+            digest.update(f"{package}={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:  # pragma: no cover - both come with the project
+            pass
+    return digest.hexdigest()[:16]
+
 
 class AcceptabilityRule:
     """The agreement part of acceptability; the matcher adds quantity, deadline and certifications."""
 
     def __init__(self, catalogue: OperationCatalogue | None = None, *, need_confidence: float = 0.7,
-                 offer_confidence: float = 0.6, goods: Any = None):
+                 offer_confidence: float = 0.6, goods: Any = None, fingerprint: str | None = None):
         self.catalogue = catalogue
         self.goods = goods  # a matching.goods.GoodsVocabulary: its product types are synonyms of one thing
         self.need_confidence = need_confidence
         self.offer_confidence = offer_confidence
+        # What the catalogue and the vocabulary are (their files' digest, from the caller): with one, readings
+        # can be stored beside the listings (:meth:`stored`) and trusted back (``ListingSpec.reading``); without,
+        # every listing is read from its text.
+        self.fingerprint = (None if fingerprint is None else
+                            f"{_code_fingerprint()}:{fingerprint}:{need_confidence}:{offer_confidence}")
         self._read = lru_cache(maxsize=50_000)(self._read_uncached)
 
     # -- reading -------------------------------------------------------------------------------------------
     def read(self, listing: ListingSpec) -> Reading:
+        stored = listing.reading
+        if stored is not None and self.fingerprint is not None and stored.get("key") == self.reading_key(listing):
+            return Reading.from_json(stored["reading"])
         return self._read(listing.side, listing.kind, listing.title, listing.description, listing.operations,
-                          tuple(sorted((k, str(v)) for k, v in (listing.parameters or {}).items())),
-                          _FrozenParams(listing.parameters or {}))
+                          _params_key(listing), _FrozenParams(listing.parameters or {}))
+
+    def reading_key(self, listing: ListingSpec) -> str:
+        """What a stored reading of ``listing`` was made from: the rule's fingerprint and the listing's words,
+        operations and parameters (a listing edited since, or a rule changed since, has another key)."""
+        content = json.dumps([self.fingerprint, listing.side, listing.kind, listing.title, listing.description,
+                              list(listing.operations), _params_key(listing)], ensure_ascii=False)
+        return hashlib.sha256(content.encode()).hexdigest()[:32]
+
+    def stored(self, listing: ListingSpec) -> dict[str, Any] | None:
+        """The reading of ``listing`` to store beside it (``None`` when this rule has no fingerprint)."""
+        if self.fingerprint is None:
+            return None
+        return {"key": self.reading_key(listing), "reading": self.read(listing).to_json()}
 
     def _read_uncached(self, side: str, kind: str, title: str, description: str, chosen_ops: tuple[str, ...],
                        _key: tuple, params: _FrozenParams) -> Reading:
@@ -267,6 +329,10 @@ def _alike(a: str, b: str) -> bool:
 def _same_subcategory(a: tuple[str, ...], b: tuple[str, ...], *, exact: bool = False) -> bool:
     length = 12 if exact else 8
     return any(len(x) >= 8 and len(y) >= 8 and x[:length] == y[:length] for x in a for y in b)
+
+
+def _params_key(listing: ListingSpec) -> tuple:
+    return tuple(sorted((k, str(v)) for k, v in (listing.parameters or {}).items()))
 
 
 class _FrozenParams(dict):

@@ -57,6 +57,9 @@ class ListingSpec:
     status: str = "active"
     operations: tuple[str, ...] = ()  # catalogue operation ids (matching.operations), the main one first
     parameters: Mapping[str, Any] = field(default_factory=dict)  # matching.parameters keys: what it can do / needs
+    # The acceptability rule's reading of this listing as stored beside it (``AcceptabilityRule.stored``), used when
+    # its key still matches the listing and the rule; None: read from the text.
+    reading: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "okpd2", tuple(self.okpd2))

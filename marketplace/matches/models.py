@@ -55,3 +55,15 @@ class MatchRun(db.Model):
     candidates: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     active_tier: Mapped[str | None] = mapped_column(String(16))
     chain_suggested: Mapped[bool] = mapped_column(default=False, nullable=False)
+
+
+class ListingReading(db.Model):
+    """The acceptability rule's reading of a listing (operations, head noun, product types, parameters), stored
+    once so a match does not read every candidate's text again (:mod:`marketplace.matches.readings`). Derived
+    data: ``key`` says what it was made from, and a reading whose key no longer fits is made again."""
+
+    __tablename__ = "listing_readings"
+
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)

@@ -34,6 +34,7 @@ from marketplace.geo.models import Region
 from marketplace.geo.services import country_lists, region_centres, region_districts
 from marketplace.listings.models import Capability, Listing, ListingKind, ListingStatus, Product, Side, TenderLot
 from marketplace.matches.models import Match, MatchRun, MatchStatus
+from marketplace.matches.readings import reference_fingerprint, with_readings
 from matching.acceptability import AcceptabilityRule
 from matching.geo import ProcurementTier
 from matching.matcher import ListingSpec, Matcher, MatchResult
@@ -113,17 +114,23 @@ def _load(ids: Iterable[int]) -> list[Listing]:
 
 
 class DatabaseLookup:
-    """The engine's :class:`~matching.matcher.ListingLookup` over the database (the index may lag behind it)."""
+    """The engine's :class:`~matching.matcher.ListingLookup` over the database (the index may lag behind it), with
+    the acceptability rule's stored readings (:mod:`marketplace.matches.readings`); ``store_readings``: the missing
+    ones are made and written in the caller's transaction (a match job), else only read."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, rule: AcceptabilityRule | None = None, store_readings: bool = False) -> None:
         self._districts = region_districts()
         self._centres = region_centres()
+        self._rule, self._store = rule, store_readings
 
     def get_many(self, ids: Iterable[int]) -> dict[int, ListingSpec]:
         listings = _load(ids)
         specs = listing_specs(listings, districts=self._districts, centres=self._centres)
         # What is no longer active in the database is not a candidate, whatever the index still says.
-        return {s.id: s for s in specs if s.status == ListingStatus.ACTIVE.value}
+        specs = [s for s in specs if s.status == ListingStatus.ACTIVE.value]
+        if self._rule is not None:
+            specs = with_readings(specs, self._rule, store=self._store)
+        return {s.id: s for s in specs}
 
     def spec(self, listing: Listing) -> ListingSpec:
         return listing_specs([listing], districts=self._districts, centres=self._centres)[0]
@@ -202,7 +209,8 @@ def set_need_policy(listing: Listing, data: Mapping[str, Any] | None) -> Procure
 
 # Running the engine ---------------------------------------------------------------------------
 
-def matcher(policy: ProcurementPolicy | None = None, *, today: date | None = None) -> Matcher:
+def matcher(policy: ProcurementPolicy | None = None, *, today: date | None = None,
+            store_readings: bool = False) -> Matcher:
     """The engine over the application's encoder and search backend, reading candidates from the database."""
     from marketplace.indexing.services import get_backend, get_encoder
 
@@ -213,9 +221,11 @@ def matcher(policy: ProcurementPolicy | None = None, *, today: date | None = Non
         from marketplace.classifiers.suggest import get_classifier
 
         classifier = get_classifier("okpd2")
-    return Matcher(encoder, backend, policy or platform_policy(), DatabaseLookup(), countries=country_lists(),
-                   candidates=int(current_app.config.get("MATCH_CANDIDATES", 100)), today=today,
-                   classifier=classifier, rule=acceptability_rule())
+    rule = acceptability_rule()
+    return Matcher(encoder, backend, policy or platform_policy(), DatabaseLookup(rule=rule,
+                                                                                 store_readings=store_readings),
+                   countries=country_lists(), candidates=int(current_app.config.get("MATCH_CANDIDATES", 100)),
+                   today=today, classifier=classifier, rule=rule)
 
 
 @lru_cache(maxsize=1)
@@ -225,7 +235,7 @@ def acceptability_rule() -> AcceptabilityRule:
     from marketplace.classifiers.suggest import goods_vocabulary
     from marketplace.operations.catalogue import get_catalogue
 
-    return AcceptabilityRule(get_catalogue(), goods=goods_vocabulary())
+    return AcceptabilityRule(get_catalogue(), goods=goods_vocabulary(), fingerprint=reference_fingerprint())
 
 
 def match_spec(spec: ListingSpec, *, policy: ProcurementPolicy | None = None, top: int = 10,
@@ -275,7 +285,7 @@ def refresh_listing(listing_id: int, *, today: date | None = None) -> RefreshRep
         return report
     policy = policy_for(listing)
     # Stored rows keep every acceptable tier; a page chooses what to show by the policy (ranked_matches).
-    engine = matcher(replace(policy, show_lower_tiers=True), today=today)
+    engine = matcher(replace(policy, show_lower_tiers=True), today=today, store_readings=True)
     spec = engine.lookup.spec(listing)  # type: ignore[union-attr]
     result = engine.match_need(spec, top=STORED_PER_LISTING) if listing.side == Side.NEED \
         else engine.match_offer(spec, top=STORED_PER_LISTING)
