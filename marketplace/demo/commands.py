@@ -23,8 +23,11 @@ def demo_command(organizations: int, seed: int, host: str, port: int, no_serve: 
     from marketplace.organizations.models import Organization
     from marketplace.refdata.loader import load_reference_data
 
-    click.echo("Создаю схему базы данных…", err=True)
-    upgrade()
+    if _schema_is_current():
+        click.echo("Схема базы данных актуальна.", err=True)
+    else:
+        click.echo("Создаю схему базы данных…", err=True)
+        upgrade()
     click.echo("Загружаю справочники…", err=True)
     load_reference_data()
     db.session.commit()
@@ -176,3 +179,19 @@ def _match_needs(progress_bar) -> None:
         click.echo(f"Потребностей без подходящих российских предложений: {unserved}; предлагаю цепочки "
                    "кооперации…", err=True)
         suggest_chains(limit=20)
+
+
+def _schema_is_current() -> bool:
+    """The database is at every head of the migrations: read on the session's own connection, so that a second run
+    of the demo (or a caller holding the write lock of an SQLite file) does not open another writer for nothing."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from marketplace.extensions import db
+
+    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    try:
+        current = MigrationContext.configure(db.session.connection()).get_current_heads()
+    finally:
+        db.session.rollback()  # gives the connection (and on SQLite its write turn) back before an upgrade
+    return set(current) == set(script.get_heads())
